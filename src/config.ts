@@ -1,0 +1,172 @@
+import { readFileSync, existsSync } from 'node:fs'
+import path from 'node:path'
+import { parse as parseYaml } from 'yaml'
+import { z } from 'zod'
+import { ConfigError } from './errors.js'
+import { registerSecret } from './log.js'
+
+export const DEFAULT_CONFIG_PATH = './etl.config.yaml'
+
+function isValidTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz })
+    return true
+  } catch {
+    return false
+  }
+}
+
+const name = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, 'expected letters, digits, "_" or "-" (max 63)')
+const timezone = z.string().refine(isValidTimeZone, 'expected an IANA time zone such as Europe/Moscow')
+const baseUrl = z
+  .string()
+  .url('expected an absolute URL')
+  .refine((u) => {
+    const url = new URL(u)
+    if (url.protocol === 'https:') return true
+    return url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)
+  }, 'expected https:// (http:// is allowed only for localhost)')
+  .transform((u) => u.replace(/\/+$/, ''))
+
+const getcourseAccount = z
+  .object({
+    /** Our name for the account; stored in every row as `account`. */
+    name,
+    /** Subdomain: https://{account}.{domain}/ */
+    account: z.string().regex(/^[a-z0-9][a-z0-9-]*$/i, 'expected a GetCourse subdomain such as "acme"'),
+    domain: z.enum(['getcourse.ru', 'getcourse.io']).default('getcourse.ru'),
+    /** Custom domain of the school, when the account forces a redirect to it. */
+    baseUrl: baseUrl.optional(),
+    key: z.string().min(8, 'expected the account API key (set it through ${VAR})'),
+    timezone: timezone.default('Europe/Moscow'),
+    budget: z
+      .object({
+        requests: z.number().int().min(1).default(100),
+        windowSeconds: z.number().int().min(1).default(7200),
+        reserve: z.number().int().min(0).default(10),
+      })
+      .strict()
+      .default({ requests: 100, windowSeconds: 7200, reserve: 10 })
+      .refine((b) => b.reserve < b.requests, 'expected budget.reserve to be smaller than budget.requests'),
+    poll: z
+      .object({
+        firstCheckSeconds: z.number().min(0).default(30),
+        maxIntervalSeconds: z.number().min(1).default(600),
+        timeoutSeconds: z.number().min(1).default(21600),
+      })
+      .strict()
+      .default({ firstCheckSeconds: 30, maxIntervalSeconds: 600, timeoutSeconds: 21600 }),
+  })
+  .strict()
+  .transform((a) => ({ ...a, url: a.baseUrl ?? `https://${a.account}.${a.domain}` }))
+
+const kwigaCabinet = z
+  .object({
+    /** Stored in every row as `cabinet`. */
+    name,
+    token: z.string().min(8, 'expected the KWIGA API token (set it through ${VAR})'),
+    cabinetHash: z.string().min(4, 'expected the cabinet hash (set it through ${VAR})'),
+    baseUrl: baseUrl.default('https://api.kwiga.com'),
+    rateLimit: z
+      .object({
+        requests: z.number().int().min(1).default(200),
+        windowSeconds: z.number().min(1).default(60),
+      })
+      .strict()
+      .default({ requests: 200, windowSeconds: 60 }),
+  })
+  .strict()
+
+const unique = <T extends { name: string }>(items: T[]) => new Set(items.map((i) => i.name)).size === items.length
+
+const configSchema = z
+  .object({
+    /** Postgres connection string; absent → embedded Postgres (PGlite) in `dataDir/warehouse`. */
+    database: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// connection string').optional(),
+    /** Where the embedded database, export archive and scratch files live. */
+    dataDir: z.string().default('./.data'),
+    /** Keep every downloaded GetCourse export as gzip under dataDir/exports. */
+    archiveExports: z.boolean().default(true),
+    /** IANA zone used by the scheduler and by `--excel` dumps of tables without an account zone. */
+    timezone: timezone.default('Europe/Moscow'),
+    /** Rows per load transaction. */
+    batchSize: z.number().int().min(1).max(100_000).default(5000),
+    getcourse: z.array(getcourseAccount).default([]).refine(unique, 'expected unique getcourse[].name values'),
+    kwiga: z.array(kwigaCabinet).default([]).refine(unique, 'expected unique kwiga[].name values'),
+  })
+  .strict()
+
+export type Config = Readonly<z.output<typeof configSchema>> & { readonly path: string | null }
+export type GetcourseAccountConfig = Config['getcourse'][number]
+export type KwigaCabinetConfig = Config['kwiga'][number]
+
+/** Replace `${VAR}` (and `${VAR:-default}`) with environment values; a missing variable is an error. */
+export function interpolateEnv(text: string, env: NodeJS.ProcessEnv): string {
+  const missing: string[] = []
+  const out = text.replace(/\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}/gi, (_m, v: string, def: string | undefined) => {
+    const value = env[v]
+    if (value !== undefined && value !== '') return value
+    if (def !== undefined) return def
+    missing.push(v)
+    return ''
+  })
+  if (missing.length) throw new ConfigError(`Config refers to unset environment variable(s): ${[...new Set(missing)].join(', ')}`)
+  return out
+}
+
+function formatIssues(error: z.ZodError): string {
+  return error.issues
+    .map((i) => {
+      const where = i.path.length ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(root)'
+      return `\`${where}\`: ${i.message}`
+    })
+    .join('; ')
+}
+
+/** Validate an already-parsed config object. Pure: used by tests and by `loadConfig`. */
+export function parseConfig(raw: unknown, source: string | null = null): Config {
+  const result = configSchema.safeParse(raw ?? {})
+  if (!result.success) throw new ConfigError(`Invalid config${source ? ` in ${source}` : ''}: ${formatIssues(result.error)}`)
+  const cfg = result.data
+  for (const a of cfg.getcourse) registerSecret(a.key)
+  for (const c of cfg.kwiga) {
+    registerSecret(c.token)
+    registerSecret(c.cabinetHash)
+  }
+  return deepFreeze({ ...cfg, path: source }) as Config
+}
+
+export interface LoadConfigOptions {
+  /** `--config`; else ETL_CONFIG; else ./etl.config.yaml. */
+  path?: string
+  env?: NodeJS.ProcessEnv
+  /** When the default path does not exist, run with an empty config (embedded database, no accounts). */
+  allowMissingDefault?: boolean
+}
+
+/** Read the YAML/JSON config file once at start-up into a frozen, validated object. */
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const env = options.env ?? process.env
+  const explicit = options.path ?? env.ETL_CONFIG
+  const file = path.resolve(explicit ?? DEFAULT_CONFIG_PATH)
+  if (!existsSync(file)) {
+    if (!explicit && (options.allowMissingDefault ?? true)) return parseConfig({ database: env.DATABASE_URL || undefined })
+    throw new ConfigError(`Config file not found: ${file}`)
+  }
+  let raw: unknown
+  try {
+    raw = parseYaml(interpolateEnv(readFileSync(file, 'utf8'), env))
+  } catch (err) {
+    if (err instanceof ConfigError) throw err
+    throw new ConfigError(`Cannot parse config ${file}: ${(err as Error).message}`, { cause: err })
+  }
+  return parseConfig(raw, file)
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const v of Object.values(value)) deepFreeze(v)
+  }
+  return value
+}

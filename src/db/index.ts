@@ -1,0 +1,126 @@
+import { mkdirSync } from 'node:fs'
+import path from 'node:path'
+import { PGlite } from '@electric-sql/pglite'
+import { Kysely, PostgresDialect } from 'kysely'
+import pg from 'pg'
+import type { Logger } from '../log.js'
+import { PGliteDialect } from './pglite-dialect.js'
+import type { Database } from './schema.js'
+
+// bigint (int8) and numeric stay strings (no precision loss); counts are cast to int in SQL.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v)
+
+export type Db = Kysely<Database>
+
+export interface Warehouse {
+  readonly db: Db
+  readonly kind: 'server' | 'embedded'
+  /** Human description without credentials, e.g. `postgres://127.0.0.1:5432/test` or `embedded:.data/warehouse`. */
+  readonly label: string
+  /** Run a multi-statement SQL script in one transaction (migrations). */
+  execScript(sql: string, before?: (q: (text: string, params?: unknown[]) => Promise<unknown[]>) => Promise<boolean>): Promise<void>
+  /** The pg pool when on a server (COPY, advisory locks on a dedicated session). */
+  readonly pool?: pg.Pool
+  readonly pglite?: PGlite
+  close(): Promise<void>
+}
+
+export interface OpenWarehouseOptions {
+  /** postgres:// URL; absent → embedded PGlite under `dataDir/warehouse`. */
+  database?: string
+  dataDir?: string
+  /** Embedded only: keep the database in memory (tests). */
+  memory?: boolean
+  log: Logger
+  pool?: pg.PoolConfig
+}
+
+export function describeUrl(url: string): string {
+  try {
+    const u = new URL(url)
+    return `${u.protocol}//${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname}`
+  } catch {
+    return 'postgres://(unparseable url)'
+  }
+}
+
+export async function openWarehouse(options: OpenWarehouseOptions): Promise<Warehouse> {
+  const { log } = options
+  if (options.database) {
+    const pool = new pg.Pool({
+      connectionString: options.database,
+      application_name: 'course-etl',
+      max: 10,
+      connectionTimeoutMillis: 15_000,
+      idleTimeoutMillis: 30_000,
+      ...options.pool,
+    })
+    pool.on('error', (err) => log.warn({ err }, 'idle postgres client error'))
+    const db = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool }),
+      log: (e) => {
+        if (e.level === 'error') log.debug({ err: e.error, sql: e.query.sql.slice(0, 500), ms: e.queryDurationMillis }, 'query failed')
+      },
+    })
+    return {
+      db,
+      kind: 'server',
+      label: describeUrl(options.database),
+      pool,
+      async execScript(text, before) {
+        const client = await pool.connect()
+        try {
+          await client.query('begin')
+          const q = async (t: string, p?: unknown[]) => (await client.query(t, p)).rows
+          if (before && !(await before(q))) {
+            await client.query('rollback')
+            return
+          }
+          await client.query(text)
+          await client.query('commit')
+        } catch (err) {
+          await client.query('rollback').catch(() => {})
+          throw err
+        } finally {
+          client.release()
+        }
+      },
+      close: () => db.destroy(),
+    }
+  }
+
+  let dataDir = 'memory://'
+  if (!options.memory) {
+    dataDir = path.resolve(options.dataDir ?? './.data', 'warehouse')
+    mkdirSync(dataDir, { recursive: true })
+  }
+  const pglite = new PGlite(dataDir)
+  await pglite.waitReady
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) })
+  return {
+    db,
+    kind: 'embedded',
+    label: options.memory ? 'embedded:memory' : `embedded:${path.relative(process.cwd(), dataDir) || dataDir}`,
+    pglite,
+    async execScript(text, before) {
+      // Goes through Kysely's connection so it queues behind any open transaction.
+      await db.connection().execute(async (conn) => {
+        const q = async (t: string, p?: unknown[]) => (await pglite.query(t, p)).rows
+        void conn
+        await pglite.exec('begin')
+        try {
+          if (before && !(await before(q))) {
+            await pglite.exec('rollback')
+            return
+          }
+          await pglite.exec(text)
+          await pglite.exec('commit')
+        } catch (err) {
+          await pglite.exec('rollback').catch(() => {})
+          throw err
+        }
+      })
+    },
+    close: () => db.destroy(),
+  }
+}

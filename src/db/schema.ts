@@ -1,0 +1,71 @@
+import type { ColumnType, Generated } from 'kysely'
+import type { GetcourseTables } from '../sources/getcourse/tables.js'
+import type { KwigaTables } from '../sources/kwiga/tables.js'
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>
+type Json = ColumnType<unknown, string, string>
+/** bigint columns arrive from `pg` as strings; we insert numbers or strings. */
+type Int8 = ColumnType<string, number | string | bigint, number | string | bigint>
+
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'deferred' | 'aborted'
+
+export interface RunsTable {
+  id: Generated<string>
+  invocation: string
+  source: string
+  account: string
+  stream: string
+  status: RunStatus
+  started_at: Generated<Timestamp>
+  heartbeat_at: Generated<Timestamp>
+  finished_at: Timestamp | null
+  rows_read: Generated<Int8>
+  rows_inserted: Generated<Int8>
+  rows_updated: Generated<Int8>
+  rows_unchanged: Generated<Int8>
+  rows_deleted: Generated<Int8>
+  rows_rejected: Generated<Int8>
+  requests: Generated<number>
+  message: string | null
+  error_code: string | null
+  resume_at: Timestamp | null
+  details: Json | null
+  pid: number | null
+  host: string | null
+}
+
+export interface StreamStateTable {
+  source: string
+  account: string
+  stream: string
+  state: Json
+  run_id: Int8 | null
+  updated_at: Generated<Timestamp>
+}
+
+export interface RejectsTable {
+  id: Generated<Int8>
+  run_id: Int8 | null
+  source: string
+  account: string
+  stream: string
+  reason: string
+  record_key: string | null
+  raw: Json | null
+  created_at: Generated<Timestamp>
+}
+
+export interface SchemaMigrationsTable {
+  id: number
+  name: string
+  applied_at: Generated<Timestamp>
+}
+
+export interface EtlTables {
+  'etl.runs': RunsTable
+  'etl.stream_state': StreamStateTable
+  'etl.rejects': RejectsTable
+  'etl.schema_migrations': SchemaMigrationsTable
+}
+
+export interface Database extends EtlTables, GetcourseTables, KwigaTables {}

@@ -1,0 +1,147 @@
+import { CompiledQuery, sql, type Kysely } from 'kysely'
+import { EtlError } from '../errors.js'
+
+/** Rows for one table, written by the runner in one statement per chunk. */
+export interface TableWrite {
+  /** Schema-qualified table, e.g. `getcourse.users`. */
+  table: string
+  /** Conflict key (the primary key), e.g. `['account', 'id']`. */
+  key: readonly string[]
+  rows: Record<string, unknown>[]
+  /**
+   * Replace whole child sets: rows of `table` whose `columns` equal one of `keys` and that are not in
+   * `rows` are deleted (a tag removed from a contact disappears). `keys` lists every parent re-read,
+   * including parents that now have no children.
+   */
+  replace?: { columns: readonly string[]; keys: unknown[][] }
+}
+
+export interface WriteCounts {
+  inserted: number
+  updated: number
+  unchanged: number
+  deleted: number
+}
+
+interface Column {
+  name: string
+  type: string
+}
+
+const IDENT = /^[a-z_][a-z0-9_]*$/
+const columnCache = new Map<string, Map<string, Column>>()
+
+function quoteTable(table: string): string {
+  const parts = table.split('.')
+  if (parts.length !== 2 || !parts.every((p) => IDENT.test(p))) throw new EtlError('USAGE', `Not a schema-qualified table name: ${table}`)
+  return parts.map((p) => `"${p}"`).join('.')
+}
+
+const q = (ident: string) => {
+  if (!IDENT.test(ident)) throw new EtlError('USAGE', `Not a valid column name: ${ident}`)
+  return `"${ident}"`
+}
+
+/** Column names and SQL types of a table, read once from the catalog. */
+export async function tableColumns(db: Kysely<any>, table: string): Promise<Map<string, Column>> {
+  const cached = columnCache.get(table)
+  if (cached) return cached
+  const { rows } = await sql<Column>`
+    select a.attname as name, format_type(a.atttypid, a.atttypmod) as type
+    from pg_attribute a
+    where a.attrelid = ${quoteTable(table)}::regclass and a.attnum > 0 and not a.attisdropped
+    order by a.attnum`.execute(db)
+  if (!rows.length) throw new EtlError('USAGE', `Table ${table} has no columns (is it migrated?)`)
+  const map = new Map(rows.map((r) => [r.name, r]))
+  columnCache.set(table, map)
+  return map
+}
+
+/**
+ * JSON for Postgres: jsonb rejects the NUL character, so `\u0000` escapes are dropped (only real
+ * escapes: an even run of backslashes before them). Lone surrogates are replaced by U+FFFD.
+ */
+export function toPgJson(value: unknown): string {
+  let text = JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))
+  if (text.includes('\\u0000')) text = text.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1')
+  if (/\\ud[89ab][0-9a-f]{2}/i.test(text)) text = text.replace(/\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f][0-9a-f]{2})|(?<!\\ud[89ab][0-9a-f]{2})\\ud[c-f][0-9a-f]{2}/gi, '\\ufffd')
+  return text
+}
+
+/** Keep the last row per key: one INSERT … ON CONFLICT may not touch the same row twice. */
+function dedupe(rows: Record<string, unknown>[], key: readonly string[]): Record<string, unknown>[] {
+  const seen = new Map<string, Record<string, unknown>>()
+  for (const row of rows) seen.set(key.map((k) => String(row[k])).join('\u0001'), row)
+  return seen.size === rows.length ? rows : [...seen.values()]
+}
+
+const AUTO_COLUMNS = new Set(['synced_at'])
+
+/**
+ * Idempotent upsert of one batch. All rows travel as a single jsonb parameter expanded by
+ * jsonb_to_recordset, so the statement has two parameters whatever the batch size (no 65k limit)
+ * and runs unchanged on a server and on embedded PGlite. Rows equal to what is stored are left
+ * alone (no write, `synced_at` kept), so a re-load of unchanged data writes nothing.
+ */
+export async function upsertRows(db: Kysely<any>, write: TableWrite): Promise<WriteCounts> {
+  const counts: WriteCounts = { inserted: 0, updated: 0, unchanged: 0, deleted: 0 }
+  const columns = await tableColumns(db, write.table)
+  const table = quoteTable(write.table)
+  for (const k of write.key) if (!columns.has(k)) throw new EtlError('USAGE', `${write.table} has no key column ${k}`)
+
+  if (write.replace && write.replace.keys.length) {
+    counts.deleted = await deleteReplaced(db, write, columns)
+  }
+  const rows = dedupe(write.rows, write.key)
+  if (!rows.length) return counts
+
+  const present = new Set<string>()
+  for (const row of rows) for (const k of Object.keys(row)) present.add(k)
+  for (const name of present) {
+    if (!columns.has(name)) throw new EtlError('USAGE', `${write.table} has no column ${name}`)
+  }
+  const cols = [...present].filter((c) => !AUTO_COLUMNS.has(c))
+  const keySet = new Set(write.key)
+  const nonKey = cols.filter((c) => !keySet.has(c))
+  const recordDef = cols.map((c) => `${q(c)} ${columns.get(c)!.type}`).join(', ')
+  const colList = cols.map(q).join(', ')
+  const conflict = nonKey.length
+    ? `do update set ${nonKey.map((c) => `${q(c)} = excluded.${q(c)}`).join(', ')}${columns.has('synced_at') ? ', synced_at = now()' : ''}
+       where (${nonKey.map((c) => `t.${q(c)}`).join(', ')}${nonKey.length === 1 ? ', null' : ''}) is distinct from (${nonKey.map((c) => `excluded.${q(c)}`).join(', ')}${nonKey.length === 1 ? ', null' : ''})`
+    : 'do nothing'
+  const text = `
+    with up as (
+      insert into ${table} as t (${colList})
+      select ${colList} from jsonb_to_recordset($1::jsonb) as x(${recordDef})
+      on conflict (${write.key.map(q).join(', ')}) ${conflict}
+      returning (xmax = 0) as inserted
+    )
+    select count(*) filter (where inserted)::int as inserted, count(*) filter (where not inserted)::int as updated from up`
+  const res = await db.executeQuery<{ inserted: number; updated: number }>(CompiledQuery.raw(text, [toPgJson(rows)]))
+  const r = res.rows[0]!
+  counts.inserted = Number(r.inserted)
+  counts.updated = Number(r.updated)
+  counts.unchanged = rows.length - counts.inserted - counts.updated
+  return counts
+}
+
+async function deleteReplaced(db: Kysely<any>, write: TableWrite, columns: Map<string, Column>): Promise<number> {
+  const scope = write.replace!
+  const scopeDef = scope.columns.map((c) => {
+    const col = columns.get(c)
+    if (!col) throw new EtlError('USAGE', `${write.table} has no column ${c}`)
+    return `${q(c)} ${col.type}`
+  })
+  const keyDef = write.key.map((c) => `${q(c)} ${columns.get(c)!.type}`)
+  const scopeRows = scope.keys.map((k) => Object.fromEntries(scope.columns.map((c, i) => [c, k[i]])))
+  const keepRows = write.rows.map((r) => Object.fromEntries(write.key.map((c) => [c, r[c]])))
+  const text = `
+    delete from ${quoteTable(write.table)} as t
+    using jsonb_to_recordset($1::jsonb) as s(${scopeDef.join(', ')})
+    where ${scope.columns.map((c) => `t.${q(c)} = s.${q(c)}`).join(' and ')}
+      and not exists (
+        select 1 from jsonb_to_recordset($2::jsonb) as k(${keyDef.join(', ')})
+        where ${write.key.map((c) => `k.${q(c)} = t.${q(c)}`).join(' and ')})`
+  const res = await db.executeQuery(CompiledQuery.raw(text, [toPgJson(scopeRows), toPgJson(keepRows)]))
+  return Number(res.numAffectedRows ?? 0)
+}

@@ -1,0 +1,86 @@
+import type { Clock } from '../clock.js'
+import type { Config } from '../config.js'
+import type { Db, Warehouse } from '../db/index.js'
+import type { TableWrite } from '../db/upsert.js'
+import type { Logger } from '../log.js'
+
+/** What the user asked `sync` for. Dates are whole days `YYYY-MM-DD`, `to` inclusive. */
+export interface SyncOptions {
+  source?: string
+  accounts?: readonly string[]
+  streams?: readonly string[]
+  from?: string
+  to?: string
+  full?: boolean
+  /** GetCourse: keep every downloaded export as gzip (config `archiveExports`, `--no-archive`). */
+  archive?: boolean
+}
+
+/** A record that could not be normalized: quarantined in `etl.rejects` with its reason. */
+export interface RejectInput {
+  reason: string
+  raw: unknown
+  /** The record's id when one could be read, for searching. */
+  recordKey?: string | null
+}
+
+/**
+ * One unit of loading. The runner writes every table of a batch, its rejects and the new stream
+ * state in ONE transaction: a crash either keeps all of it or none of it.
+ */
+export interface Batch {
+  writes: TableWrite[]
+  rejects?: RejectInput[]
+  /** Records read from the source for this batch (rows of an export, items of a page). */
+  read: number
+  /** The stream's cursor after this batch; saved only when the batch commits. */
+  state?: Record<string, unknown>
+  /** Runs inside the batch transaction after the writes (e.g. mark an export id as loaded). */
+  onCommit?: (trx: Db) => Promise<void>
+}
+
+export interface Progress {
+  /** Short phrase: `export 123 forming`, `page 4/20`. */
+  phase?: string
+  done?: number
+  total?: number
+}
+
+export interface StreamContext {
+  readonly warehouse: Warehouse
+  readonly db: Db
+  readonly config: Config
+  readonly log: Logger
+  readonly signal: AbortSignal
+  readonly clock: Clock
+  readonly options: SyncOptions
+  /** This stream's row in `etl.runs`. */
+  readonly runId: string
+  /** The state saved by the last committed batch of this stream, or null on the first run. */
+  readonly state: Record<string, unknown> | null
+  /** Count API requests spent (reported in `etl.runs.requests`). */
+  countRequests(n?: number): void
+  progress(p: Progress): void
+}
+
+export interface Stream {
+  readonly source: string
+  /** Our account / cabinet name (config `name`). */
+  readonly account: string
+  readonly name: string
+  run(ctx: StreamContext): AsyncIterable<Batch>
+}
+
+export interface SourceDeps {
+  clock: Clock
+  log: Logger
+}
+
+/** A source folder's `index.ts` exports one of these. */
+export interface SourceModule {
+  readonly name: string
+  /** All stream names, in the order they run within one account. */
+  readonly streamNames: readonly string[]
+  /** Streams for every configured account, honouring `options.accounts` / `options.streams`. */
+  streams(config: Config, options: SyncOptions, deps: SourceDeps): Stream[]
+}

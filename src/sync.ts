@@ -1,0 +1,195 @@
+import { randomUUID } from 'node:crypto'
+import PQueue from 'p-queue'
+import type { Clock } from './clock.js'
+import type { Config } from './config.js'
+import type { Warehouse } from './db/index.js'
+import { addRunCounts, closeStaleRuns, emptyCounts, finishRun, getState, heartbeat, insertRejects, saveState, startRun, type RunCounts, type StreamKey } from './db/runs.js'
+import { upsertRows } from './db/upsert.js'
+import { DeferredError, EtlError, errorMessage } from './errors.js'
+import { redact, type Logger } from './log.js'
+import type { Batch, Progress, SourceModule, Stream, SyncOptions } from './sources/types.js'
+
+export interface SyncDeps {
+  warehouse: Warehouse
+  config: Config
+  log: Logger
+  clock: Clock
+  sources: readonly SourceModule[]
+  signal?: AbortSignal
+  /** How many accounts/cabinets load at once. @default 8 */
+  concurrency?: number
+  onProgress?: (stream: StreamKey, p: Progress & { rows: number }) => void
+}
+
+export interface StreamResult extends StreamKey {
+  runId: string
+  status: 'succeeded' | 'failed' | 'deferred' | 'aborted'
+  counts: RunCounts
+  message?: string
+  errorCode?: string
+  resumeAt?: Date
+}
+
+export interface SyncSummary {
+  invocation: string
+  results: StreamResult[]
+  ok: boolean
+}
+
+/** Error codes after which the other streams of the same account are not attempted. */
+const ACCOUNT_FATAL = new Set(['AUTH_FAILED'])
+
+/**
+ * One sync: every selected stream of every selected account. Accounts run in parallel (bounded),
+ * the streams of one account run in order. A failing account never stops the others.
+ */
+export async function runSync(deps: SyncDeps, options: SyncOptions = {}): Promise<SyncSummary> {
+  const { warehouse, config, log } = deps
+  const signal = deps.signal ?? new AbortController().signal
+  const invocation = randomUUID()
+  await closeStaleRuns(warehouse.db)
+
+  const modules = deps.sources.filter((s) => !options.source || s.name === options.source)
+  if (options.source && !modules.length) throw new EtlError('USAGE', `Unknown source "${options.source}"; expected one of: ${deps.sources.map((s) => s.name).join(', ')}`)
+  const streams = modules.flatMap((m) => m.streams(config, options, { clock: deps.clock, log }))
+  if (options.accounts?.length) {
+    const known = new Set(streams.map((s) => s.account))
+    const unknown = options.accounts.filter((a) => !known.has(a))
+    if (unknown.length) throw new EtlError('USAGE', `No configured account named ${unknown.map((u) => `"${u}"`).join(', ')}`)
+  }
+
+  const groups = new Map<string, Stream[]>()
+  for (const s of streams) {
+    const k = `${s.source}\u0000${s.account}`
+    groups.set(k, [...(groups.get(k) ?? []), s])
+  }
+  const results: StreamResult[] = []
+  const queue = new PQueue({ concurrency: deps.concurrency ?? 8 })
+  for (const group of groups.values()) {
+    void queue.add(async () => {
+      let fatal: StreamResult | undefined
+      for (const stream of group) {
+        if (fatal || signal.aborted) {
+          const runId = await startRun(warehouse.db, invocation, keyOf(stream))
+          const status = fatal ? 'failed' : 'aborted'
+          const message = fatal ? `skipped: ${fatal.message}` : 'shutdown requested before the stream started'
+          await finishRun(warehouse.db, runId, { status, requests: 0, message, errorCode: fatal?.errorCode })
+          results.push({ ...keyOf(stream), runId, status, counts: emptyCounts(), message, errorCode: fatal?.errorCode })
+          continue
+        }
+        const result = await runStream(deps, stream, invocation, options, signal)
+        results.push(result)
+        if (result.status === 'failed' && result.errorCode && ACCOUNT_FATAL.has(result.errorCode)) fatal = result
+      }
+    })
+  }
+  await queue.onIdle()
+  const ok = results.every((r) => r.status === 'succeeded' || r.status === 'deferred')
+  return { invocation, results, ok }
+}
+
+const keyOf = (s: Stream): StreamKey => ({ source: s.source, account: s.account, stream: s.name })
+
+async function runStream(deps: SyncDeps, stream: Stream, invocation: string, options: SyncOptions, signal: AbortSignal): Promise<StreamResult> {
+  const { warehouse, log: rootLog } = deps
+  const db = warehouse.db
+  const key = keyOf(stream)
+  const log = rootLog.child(key)
+  const runId = await startRun(db, invocation, key)
+  const counts = emptyCounts()
+  let pendingRequests = 0
+  let lastProgress: Progress = {}
+  const state = await getState(db, key)
+  const started = Date.now()
+  log.info({ runId }, 'stream started')
+
+  const heart = setInterval(() => void heartbeat(db, runId).catch(() => {}), 60_000)
+  heart.unref()
+  try {
+    const iterator = stream
+      .run({
+        warehouse,
+        db,
+        config: deps.config,
+        log,
+        signal,
+        clock: deps.clock,
+        options,
+        runId,
+        state,
+        countRequests: (n = 1) => {
+          pendingRequests += n
+        },
+        progress: (p) => {
+          lastProgress = { ...lastProgress, ...p }
+          deps.onProgress?.(key, { ...lastProgress, rows: counts.read })
+        },
+      })
+      [Symbol.asyncIterator]()
+    // Prefetch: the source parses / fetches batch n+1 while Postgres writes batch n.
+    let next = iterator.next()
+    for (;;) {
+      const item = await next
+      if (item.done) break
+      next = iterator.next()
+      next.catch(() => {}) // surfaced when awaited on the next turn
+      await commitBatch(deps, key, runId, item.value, counts, () => {
+        const n = pendingRequests
+        pendingRequests = 0
+        return n
+      })
+      deps.onProgress?.(key, { ...lastProgress, rows: counts.read })
+      if (signal.aborted) {
+        await iterator.return?.()
+        throw new EtlError('ABORTED', 'shutdown requested; committed batches are kept, the stream resumes next run')
+      }
+    }
+    const message = `${counts.read} read, ${counts.inserted} inserted, ${counts.updated} updated, ${counts.rejected} rejected`
+    await finishRun(db, runId, { status: 'succeeded', requests: pendingRequests, message })
+    counts.requests += pendingRequests
+    log.info({ runId, ...counts, ms: Date.now() - started }, 'stream succeeded')
+    return { ...key, runId, status: 'succeeded', counts, message }
+  } catch (err) {
+    counts.requests += pendingRequests
+    const message = redact(errorMessage(err))
+    const code = err instanceof EtlError ? err.code : 'UNEXPECTED'
+    if (err instanceof DeferredError) {
+      await finishRun(db, runId, { status: 'deferred', requests: pendingRequests, message, errorCode: code, resumeAt: err.resumeAt ?? null })
+      log.warn({ runId, code, resumeAt: err.resumeAt }, `stream deferred: ${message}`)
+      return { ...key, runId, status: 'deferred', counts, message, errorCode: code, resumeAt: err.resumeAt }
+    }
+    const status = code === 'ABORTED' || signal.aborted ? 'aborted' : 'failed'
+    await finishRun(db, runId, { status, requests: pendingRequests, message, errorCode: code }).catch((e) => log.error({ err: e }, 'could not record run end'))
+    log.error({ runId, code, err }, `stream ${status}: ${message}`)
+    return { ...key, runId, status, counts, message, errorCode: code }
+  } finally {
+    clearInterval(heart)
+  }
+}
+
+async function commitBatch(deps: SyncDeps, key: StreamKey, runId: string, batch: Batch, counts: RunCounts, takeRequests: () => number): Promise<void> {
+  const add = emptyCounts()
+  add.read = batch.read
+  add.rejected = batch.rejects?.length ?? 0
+  await deps.warehouse.db.transaction().execute(async (trx) => {
+    for (const write of batch.writes) {
+      const c = await upsertRows(trx, write)
+      add.inserted += c.inserted
+      add.updated += c.updated
+      add.unchanged += c.unchanged
+      add.deleted += c.deleted
+    }
+    if (batch.rejects?.length) await insertRejects(trx, key, runId, batch.rejects)
+    if (batch.onCommit) await batch.onCommit(trx)
+    if (batch.state) await saveState(trx, key, batch.state, runId)
+    add.requests = takeRequests()
+    await addRunCounts(trx, runId, add)
+  })
+  counts.read += add.read
+  counts.inserted += add.inserted
+  counts.updated += add.updated
+  counts.unchanged += add.unchanged
+  counts.deleted += add.deleted
+  counts.rejected += add.rejected
+  counts.requests += add.requests
+}
