@@ -1,0 +1,148 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError, Option } from 'commander'
+import { systemClock } from './clock.js'
+import { loadConfig, type Config } from './config.js'
+import { openWarehouse, type Warehouse } from './db/index.js'
+import { migrateToLatest } from './db/migrate.js'
+import { EtlError, errorMessage } from './errors.js'
+import { createLogger, redact, type Logger } from './log.js'
+import { allSources } from './sources/index.js'
+import type { SyncOptions } from './sources/types.js'
+import { collectStatus, formatStatus } from './status.js'
+import { runSync, type SyncSummary } from './sync.js'
+
+interface GlobalOptions {
+  config?: string
+  logLevel?: string
+}
+
+function day(value: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`))) {
+    throw new InvalidArgumentError(`expected a date YYYY-MM-DD, got "${value}"`)
+  }
+  return value
+}
+const list = (value: string) => value.split(',').map((s) => s.trim()).filter(Boolean)
+
+/** Everything a command needs, opened once: config → logger → warehouse (migrated). */
+export async function openApp(global: GlobalOptions, migrate = true): Promise<{ config: Config; log: Logger; warehouse: Warehouse }> {
+  const config = loadConfig({ path: global.config })
+  const log = createLogger({ level: global.logLevel })
+  const warehouse = await openWarehouse({ database: config.database, dataDir: config.dataDir, log })
+  try {
+    if (migrate) await migrateToLatest(warehouse, log)
+  } catch (err) {
+    await warehouse.close()
+    throw err
+  }
+  return { config, log, warehouse }
+}
+
+/** SIGINT/SIGTERM: first signal aborts gracefully (batches commit, pending exports stay pending); second forces exit. */
+export function shutdownSignal(log: Logger): AbortSignal {
+  const controller = new AbortController()
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (controller.signal.aborted) {
+      log.warn({ signal: sig }, 'second signal: exiting now')
+      process.exit(130)
+    }
+    log.warn({ signal: sig }, 'shutdown requested: finishing the current batch')
+    controller.abort(new EtlError('ABORTED', `received ${sig}`))
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  return controller.signal
+}
+
+export function printSummary(summary: SyncSummary): void {
+  for (const r of summary.results) {
+    const c = r.counts
+    const line = `${r.status.padEnd(9)} ${r.source}/${r.account}/${r.stream}: ${c.read} read, ${c.inserted} inserted, ${c.updated} updated, ${c.rejected} rejected, ${c.requests} requests`
+    process.stdout.write(`${line}${r.status === 'succeeded' ? '' : ` — ${r.message ?? ''}`}\n`)
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('course-etl')
+    .description('Load GetCourse and KWIGA data into Postgres')
+    .option('-c, --config <path>', 'config file (YAML or JSON); else $ETL_CONFIG; else ./etl.config.yaml')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']))
+    .showHelpAfterError()
+
+  program
+    .command('migrate')
+    .description('apply pending database migrations')
+    .action(async (_o, cmd: Command) => {
+      const global = cmd.optsWithGlobals<GlobalOptions>()
+      const config = loadConfig({ path: global.config })
+      const log = createLogger({ level: global.logLevel })
+      const warehouse = await openWarehouse({ database: config.database, dataDir: config.dataDir, log })
+      try {
+        const applied = await migrateToLatest(warehouse, log)
+        process.stdout.write(applied.length ? `applied ${applied.join(', ')} on ${warehouse.label}\n` : `${warehouse.label} is up to date\n`)
+      } finally {
+        await warehouse.close()
+      }
+    })
+
+  program
+    .command('sync')
+    .description('extract, normalize and load the selected streams (migrates first)')
+    .addOption(new Option('--source <name>', 'only this source').choices(allSources.map((s) => s.name)))
+    .option('--account <name...>', 'only these accounts / cabinets (config name)')
+    .option('--streams <list>', 'only these streams, comma-separated', list)
+    .option('--from <date>', 'force the window start (YYYY-MM-DD, account time zone)', day)
+    .option('--to <date>', 'force the window end, inclusive', day)
+    .option('--full', 're-read everything instead of the incremental window')
+    .option('--no-archive', 'do not keep downloaded GetCourse exports under dataDir/exports')
+    .action(async (o: { source?: string; account?: string[]; streams?: string[]; from?: string; to?: string; full?: boolean; archive: boolean }, cmd: Command) => {
+      const { config, log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>())
+      try {
+        if (o.from && o.to && o.from > o.to) throw new EtlError('USAGE', `--from ${o.from} is after --to ${o.to}`)
+        const options: SyncOptions = { source: o.source, accounts: o.account, streams: o.streams, from: o.from, to: o.to, full: o.full, archive: o.archive && config.archiveExports }
+        if (!config.getcourse.length && !config.kwiga.length) log.warn('no accounts configured: nothing to sync (see README, Configuration)')
+        const summary = await runSync({ warehouse, config, log, clock: systemClock, sources: allSources, signal: shutdownSignal(log) }, options)
+        printSummary(summary)
+        if (!summary.ok) {
+          const failed = summary.results.filter((r) => r.status === 'failed' || r.status === 'aborted')
+          throw new EtlError('USAGE', `${failed.length} stream(s) did not finish: ${failed.map((r) => `${r.source}/${r.account}/${r.stream}`).join(', ')}`)
+        }
+      } finally {
+        await warehouse.close()
+      }
+    })
+
+  program
+    .command('status')
+    .description('per account and stream: last success, age of data, rows, rejects, last error')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { json?: boolean }, cmd: Command) => {
+      const { config, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>())
+      try {
+        const report = await collectStatus(warehouse.db, config, allSources, warehouse.label)
+        process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`)
+      } finally {
+        await warehouse.close()
+      }
+    })
+
+  return program
+}
+
+export async function main(argv = process.argv): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv)
+    return 0
+  } catch (err) {
+    const code = err instanceof EtlError ? `${err.code}: ` : ''
+    process.stderr.write(`course-etl: ${code}${redact(errorMessage(err)).split('\n')[0]}\n`)
+    return 1
+  }
+}
+
+const isEntry = process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/').split('/').pop()!)
+if (isEntry) {
+  main().then((code) => {
+    process.exitCode = code
+  })
+}

@@ -1,0 +1,118 @@
+import { sql } from 'kysely'
+import type { Config } from './config.js'
+import type { Db } from './db/index.js'
+import type { SourceModule } from './sources/types.js'
+
+export interface StreamStatus {
+  source: string
+  account: string
+  stream: string
+  lastStatus: string | null
+  lastRunAt: string | null
+  lastSuccessAt: string | null
+  /** Seconds since the last successful run finished. */
+  ageSeconds: number | null
+  rowsLastSuccess: number | null
+  rejects: number
+  lastError: string | null
+  resumeAt: string | null
+}
+
+export interface StatusReport {
+  database: string
+  streams: StreamStatus[]
+  /** Per-source extras (GetCourse budget, pending exports…), keyed by `source:account`. */
+  accounts: Record<string, Record<string, unknown>>
+}
+
+interface RunRow {
+  source: string
+  account: string
+  stream: string
+  status: string
+  started_at: Date
+  finished_at: Date | null
+  rows_read: string
+  message: string | null
+  resume_at: Date | null
+  kind: 'last' | 'success'
+}
+
+/** One entry per configured account × stream, plus any stream seen in history. */
+export async function collectStatus(db: Db, config: Config, sources: readonly SourceModule[], label: string): Promise<StatusReport> {
+  const { rows } = await sql<RunRow>`
+    select * from (
+      select distinct on (source, account, stream) source, account, stream, status, started_at, finished_at, rows_read, message, resume_at, 'last' as kind
+      from etl.runs order by source, account, stream, id desc) l
+    union all
+    select * from (
+      select distinct on (source, account, stream) source, account, stream, status, started_at, finished_at, rows_read, message, resume_at, 'success' as kind
+      from etl.runs where status = 'succeeded' order by source, account, stream, id desc) s`.execute(db)
+  const { rows: rejectRows } = await sql<{ source: string; account: string; stream: string; n: number }>`
+    select source, account, stream, count(*)::int as n from etl.rejects group by 1, 2, 3`.execute(db)
+
+  const key = (s: string, a: string, t: string) => `${s}\u0000${a}\u0000${t}`
+  const entries = new Map<string, StreamStatus>()
+  const ensure = (source: string, account: string, stream: string) => {
+    const k = key(source, account, stream)
+    let e = entries.get(k)
+    if (!e) {
+      e = { source, account, stream, lastStatus: null, lastRunAt: null, lastSuccessAt: null, ageSeconds: null, rowsLastSuccess: null, rejects: 0, lastError: null, resumeAt: null }
+      entries.set(k, e)
+    }
+    return e
+  }
+  for (const m of sources) {
+    const accounts = m.name === 'getcourse' ? config.getcourse.map((a) => a.name) : m.name === 'kwiga' ? config.kwiga.map((c) => c.name) : []
+    for (const a of accounts) for (const s of m.streamNames) ensure(m.name, a, s)
+  }
+  const now = Date.now()
+  for (const r of rows) {
+    const e = ensure(r.source, r.account, r.stream)
+    if (r.kind === 'last') {
+      e.lastStatus = r.status
+      e.lastRunAt = new Date(r.started_at).toISOString()
+      e.lastError = r.status === 'failed' || r.status === 'deferred' || r.status === 'aborted' ? r.message : null
+      e.resumeAt = r.resume_at ? new Date(r.resume_at).toISOString() : null
+    } else if (r.finished_at) {
+      e.lastSuccessAt = new Date(r.finished_at).toISOString()
+      e.ageSeconds = Math.round((now - new Date(r.finished_at).getTime()) / 1000)
+      e.rowsLastSuccess = Number(r.rows_read)
+    }
+  }
+  for (const r of rejectRows) ensure(r.source, r.account, r.stream).rejects = r.n
+  const streams = [...entries.values()].sort((a, b) => a.source.localeCompare(b.source) || a.account.localeCompare(b.account))
+  return { database: label, streams, accounts: {} }
+}
+
+export function formatAge(seconds: number | null): string {
+  if (seconds === null) return 'never'
+  if (seconds < 120) return `${seconds}s`
+  if (seconds < 7200) return `${Math.round(seconds / 60)}m`
+  if (seconds < 172800) return `${Math.round(seconds / 3600)}h`
+  return `${Math.round(seconds / 86400)}d`
+}
+
+/** Plain-text table for terminals. */
+export function formatStatus(report: StatusReport): string {
+  const lines = [`warehouse: ${report.database}`]
+  if (!report.streams.length) return [...lines, 'no accounts configured and no runs recorded yet'].join('\n')
+  const header = ['source', 'account', 'stream', 'last run', 'age', 'rows', 'rejects', 'note']
+  const table = report.streams.map((s) => [
+    s.source,
+    s.account,
+    s.stream,
+    s.lastStatus ?? '-',
+    formatAge(s.ageSeconds),
+    s.rowsLastSuccess === null ? '-' : String(s.rowsLastSuccess),
+    String(s.rejects),
+    (s.lastError ?? '').replace(/\s+/g, ' ').slice(0, 80),
+  ])
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)))
+  const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()
+  lines.push(fmt(header), ...table.map(fmt))
+  for (const [k, v] of Object.entries(report.accounts)) {
+    lines.push(`${k}: ${Object.entries(v).map(([a, b]) => `${a}=${typeof b === 'object' ? JSON.stringify(b) : String(b)}`).join(', ')}`)
+  }
+  return lines.join('\n')
+}
