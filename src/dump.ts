@@ -1,0 +1,177 @@
+import { createWriteStream } from 'node:fs'
+import { mkdir, rename, rm } from 'node:fs/promises'
+import path from 'node:path'
+import { Readable, Transform } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { createGzip } from 'node:zlib'
+import { stringify } from 'csv-stringify'
+import { CompiledQuery, sql } from 'kysely'
+import type { Config } from './config.js'
+import type { Db } from './db/index.js'
+import { EtlError } from './errors.js'
+
+/** Schemas whose tables and views may be dumped; `etl` only for run history and rejects. */
+const DUMPABLE_SCHEMAS = ['getcourse', 'kwiga', 'analytics']
+const DUMPABLE_ETL = ['etl.runs', 'etl.rejects']
+
+export interface DumpOptions {
+  table: string
+  out: string
+  columns?: readonly string[]
+  /** Rows whose `created_at` (else `synced_at`) is on or after this day. */
+  since?: string
+  account?: string
+  /** UTF-8 BOM, `;`, CRLF, local `YYYY-MM-DD HH:MM:SS` dates: what Excel/LibreOffice in Russian locales expect. */
+  excel?: boolean
+  gzip?: boolean
+  /** Rows fetched from the cursor at a time. @default 5000 */
+  fetchSize?: number
+  /** Skip `account` / `since` filters on tables that lack the column instead of failing (`--all`). */
+  lenient?: boolean
+}
+
+export interface DumpResult {
+  table: string
+  file: string
+  rows: number
+  bytes?: number
+}
+
+interface ColumnInfo {
+  name: string
+  type: string
+}
+
+/** Tables and views that `dump` accepts, from the catalog (an allow-list: nothing else is reachable). */
+export async function dumpableTables(db: Db): Promise<string[]> {
+  const { rows } = await sql<{ name: string }>`
+    select table_schema || '.' || table_name as name from information_schema.tables
+    where table_schema in (${sql.join(DUMPABLE_SCHEMAS)}) order by 1`.execute(db)
+  return [...rows.map((r) => r.name), ...DUMPABLE_ETL]
+}
+
+async function describe(db: Db, table: string): Promise<ColumnInfo[]> {
+  const [schema, name] = table.split('.')
+  const { rows } = await sql<ColumnInfo>`
+    select a.attname as name, format_type(a.atttypid, a.atttypmod) as type
+    from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname = ${schema} and c.relname = ${name} and a.attnum > 0 and not a.attisdropped order by a.attnum`.execute(db)
+  return rows
+}
+
+const ident = (s: string) => `"${s.replace(/"/g, '""')}"`
+const NUMBER = /^-?\d+(?:[.,]\d+)?(?:e[-+]?\d+)?$/i
+const FORMULA_START = /^[=+\-@\t\r]/
+
+/** OWASP CSV injection: a text cell that a spreadsheet would evaluate gets a leading apostrophe. Numbers stay numbers. */
+export function neutralizeCell(value: string): string {
+  return FORMULA_START.test(value) && !NUMBER.test(value) ? `'${value}` : value
+}
+
+function selectExpression(c: ColumnInfo, excel: boolean, tzCase: string): string {
+  const col = ident(c.name)
+  if (c.type.startsWith('timestamp with time zone')) {
+    return excel ? `to_char(${col} at time zone ${tzCase}, 'YYYY-MM-DD HH24:MI:SS')` : `to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
+  }
+  if (c.type.startsWith('timestamp')) return `to_char(${col}, 'YYYY-MM-DD HH24:MI:SS')`
+  if (c.type.endsWith('[]')) return `array_to_string(${col}, ', ')`
+  return `${col}::text`
+}
+
+/**
+ * Stream one table or view to a CSV file: a server-side cursor feeds csv-stringify through a
+ * pipeline with backpressure, so memory stays flat for any table size. The file appears complete
+ * (renamed from a temp name) or not at all.
+ */
+export async function dumpTable(db: Db, config: Config, options: DumpOptions): Promise<DumpResult> {
+  const allowed = await dumpableTables(db)
+  if (!allowed.includes(options.table)) {
+    throw new EtlError('DUMP_INVALID', `Table ${options.table} cannot be dumped; expected one of: ${allowed.join(', ')}`)
+  }
+  const all = await describe(db, options.table)
+  let columns = all
+  if (options.columns?.length) {
+    const unknown = options.columns.filter((c) => !all.some((a) => a.name === c))
+    if (unknown.length) throw new EtlError('DUMP_INVALID', `${options.table} has no column(s) ${unknown.join(', ')}; it has ${all.map((a) => a.name).join(', ')}`)
+    columns = options.columns.map((c) => all.find((a) => a.name === c)!)
+  }
+  const has = (n: string) => all.some((a) => a.name === n)
+  const accountCol = has('account') ? 'account' : has('cabinet') ? 'cabinet' : null
+  const params: unknown[] = []
+  const param = (v: unknown) => {
+    params.push(v)
+    return `$${params.length}`
+  }
+  // Each GetCourse account's dates are shown in its own zone; other tables use the configured zone.
+  let tzCase = param(config.timezone)
+  if (options.excel && accountCol === 'account' && config.getcourse.length) {
+    tzCase = `(case ${ident('account')} ${config.getcourse.map((a) => `when ${param(a.name)} then ${param(a.timezone)}`).join(' ')} else ${tzCase} end)`
+  }
+  const where: string[] = []
+  if (options.account && (accountCol || !options.lenient)) {
+    if (!accountCol) throw new EtlError('DUMP_INVALID', `${options.table} has no account/cabinet column for --account`)
+    where.push(`${ident(accountCol)} = ${param(options.account)}`)
+  }
+  const dateCol = has('created_at') ? 'created_at' : has('synced_at') ? 'synced_at' : null
+  if (options.since && (dateCol || !options.lenient)) {
+    if (!dateCol) throw new EtlError('DUMP_INVALID', `${options.table} has no created_at/synced_at column for --since`)
+    where.push(`${ident(dateCol)} >= ${param(options.since)}::date`)
+  }
+  const [schema, name] = options.table.split('.') as [string, string]
+  const orderBy = all.filter((c) => ['account', 'cabinet', 'id'].includes(c.name)).map((c) => ident(c.name))
+  const query = `select ${columns.map((c) => selectExpression(c, Boolean(options.excel), tzCase)).join(', ')}
+    from ${ident(schema)}.${ident(name)}${where.length ? ` where ${where.join(' and ')}` : ''}${orderBy.length ? ` order by ${orderBy.join(', ')}` : ''}`
+
+  const file = options.gzip && !options.out.endsWith('.gz') ? `${options.out}.gz` : options.out
+  await mkdir(path.dirname(path.resolve(file)), { recursive: true })
+  const temp = `${file}.tmp-${process.pid}`
+  const fetchSize = options.fetchSize ?? 5000
+  let rows = 0
+
+  await db.transaction().execute(async (trx) => {
+    await trx.executeQuery(CompiledQuery.raw(`declare dump_cursor no scroll cursor for ${query}`, params)).catch((err) => {
+      throw new EtlError('DUMP_INVALID', `Cannot read ${options.table}: ${(err as Error).message}`, { cause: err })
+    })
+    async function* source() {
+      for (;;) {
+        const { rows: batch } = await sql.raw<Record<string, string | null>>(`fetch ${fetchSize} from dump_cursor`).execute(trx)
+        if (!batch.length) return
+        for (const r of batch) {
+          rows++
+          yield columns.map((c) => {
+            const v = r[c.name]
+            return v === null || v === undefined ? null : neutralizeCell(v)
+          })
+        }
+      }
+    }
+    const csv = stringify({
+      header: true,
+      columns: columns.map((c) => c.name),
+      delimiter: options.excel ? ';' : ',',
+      record_delimiter: options.excel ? '\r\n' : '\n',
+      bom: Boolean(options.excel),
+      quoted_empty: true,
+      cast: { string: (s) => s },
+    })
+    const stages: NodeJS.ReadWriteStream[] = [csv]
+    if (options.gzip) stages.push(createGzip())
+    try {
+      await pipeline(Readable.from(source()), ...(stages as [Transform]), createWriteStream(temp))
+    } catch (err) {
+      await rm(temp, { force: true })
+      throw err
+    }
+  })
+  await rename(temp, file)
+  return { table: options.table, file, rows }
+}
+
+/** `dump --all`: one file per dumpable table, named `<schema>.<table>.csv`. */
+export async function dumpAll(db: Db, config: Config, outDir: string, options: Omit<DumpOptions, 'table' | 'out' | 'columns'>): Promise<DumpResult[]> {
+  const results: DumpResult[] = []
+  for (const table of await dumpableTables(db)) {
+    results.push(await dumpTable(db, config, { ...options, lenient: true, table, out: path.join(outDir, `${table}.csv`) }))
+  }
+  return results
+}

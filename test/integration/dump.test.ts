@@ -1,0 +1,128 @@
+import { execFileSync, spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, readdirSync, existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { gunzipSync } from 'node:zlib'
+import { parse } from 'csv-parse/sync'
+import { sql } from 'kysely'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parseConfig } from '../../src/config.js'
+import { dumpAll, dumpTable, neutralizeCell } from '../../src/dump.js'
+import { createTestWarehouse, type TestWarehouse } from '../support/database.js'
+
+let wh: TestWarehouse
+let dir: string
+const config = parseConfig({
+  timezone: 'UTC',
+  getcourse: [{ name: 'msk', account: 'msk', key: 'k'.repeat(16), timezone: 'Europe/Moscow' }],
+})
+
+const tricky = [
+  { id: 1, title: 'Курс «Английский», уровень 1', note: 'обычный', amount: '990.00', created_at: '2026-03-01T10:00:00Z', tags: ['vip', 'Москва'] },
+  { id: 2, title: 'He said "hi"; then left', note: 'line one\nline two', amount: '-15.50', created_at: '2026-03-02T21:30:00Z', tags: [] },
+  { id: 3, title: '=HYPERLINK("http://evil","x")', note: '+79990001122', amount: null, created_at: '2026-03-03T00:00:00Z', tags: null },
+  { id: 4, title: '', note: null, amount: '0', created_at: null, tags: ['a;b'] },
+  { id: 5, title: '@SUM(A1:A2)', note: '-5', amount: '12000.00', created_at: '2025-12-31T23:59:59Z', tags: [] },
+]
+
+beforeAll(async () => {
+  wh = await createTestWarehouse()
+  await sql`create table getcourse.dump_sample (account text not null, id bigint not null, title text, note text, amount numeric,
+    created_at timestamptz, tags text[], extra jsonb not null default '{}', primary key (account, id))`.execute(wh.db)
+  for (const r of tricky) {
+    await sql`insert into getcourse.dump_sample (account, id, title, note, amount, created_at, tags, extra)
+      values ('msk', ${r.id}, ${r.title}, ${r.note}, ${r.amount}::numeric, ${r.created_at}::timestamptz, ${r.tags}::text[], ${JSON.stringify({ k: r.id })}::jsonb)`.execute(wh.db)
+  }
+  await sql`insert into getcourse.dump_sample (account, id, title) values ('other', 9, 'other account')`.execute(wh.db)
+  dir = mkdtempSync(path.join(tmpdir(), 'dump-'))
+})
+afterAll(async () => wh.dispose())
+
+describe('dump', () => {
+  it('writes RFC 4180 CSV with a header, NULL as empty and empty strings quoted', async () => {
+    const out = path.join(dir, 'plain.csv')
+    const res = await dumpTable(wh.db, config, { table: 'getcourse.dump_sample', out, account: 'msk' })
+    expect(res.rows).toBe(5)
+    const text = readFileSync(out, 'utf8')
+    expect(text.charCodeAt(0)).not.toBe(0xfeff)
+    const records = parse(text, { columns: true }) as Record<string, string>[]
+    expect(records.map((r) => r.id)).toEqual(['1', '2', '3', '4', '5'])
+    expect(records[0]!.title).toBe('Курс «Английский», уровень 1')
+    expect(records[1]!.title).toBe('He said "hi"; then left')
+    expect(records[1]!.note).toBe('line one\nline two')
+    expect(records[0]!.created_at).toBe('2026-03-01T10:00:00.000Z')
+    expect(records[0]!.tags).toBe('vip, Москва')
+    expect(records[0]!.extra).toBe('{"k": 1}')
+    expect(text).toContain('\n4,"",,0,,a;b,') // empty string quoted, NULLs bare
+  })
+
+  it('neutralizes formula cells but leaves numbers alone', async () => {
+    expect(neutralizeCell('=1+2')).toBe("'=1+2")
+    expect(neutralizeCell('+79990001122')).toBe("'+79990001122")
+    expect(neutralizeCell('\tcmd')).toBe("'\tcmd")
+    expect(neutralizeCell('-15.50')).toBe('-15.50')
+    const out = path.join(dir, 'formula.csv')
+    await dumpTable(wh.db, config, { table: 'getcourse.dump_sample', out, account: 'msk' })
+    const records = parse(readFileSync(out, 'utf8'), { columns: true }) as Record<string, string>[]
+    expect(records[2]!.title).toBe(`'=HYPERLINK("http://evil","x")`)
+    expect(records[4]!.title).toBe("'@SUM(A1:A2)")
+    expect(records[1]!.amount).toBe('-15.50')
+    expect(records[4]!.note).toBe('-5')
+  })
+
+  it('--excel uses BOM, semicolons, CRLF and the account time zone for dates', async () => {
+    const out = path.join(dir, 'excel.csv')
+    await dumpTable(wh.db, config, { table: 'getcourse.dump_sample', out, account: 'msk', excel: true, columns: ['id', 'title', 'created_at'] })
+    const buf = readFileSync(out)
+    expect([...buf.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf])
+    const text = buf.toString('utf8').slice(1)
+    expect(text.startsWith('id;title;created_at\r\n')).toBe(true)
+    const records = parse(text, { columns: true, delimiter: ';' }) as Record<string, string>[]
+    expect(records[0]!.created_at).toBe('2026-03-01 13:00:00') // 10:00Z in Moscow (UTC+3)
+    expect(records[4]!.created_at).toBe('2026-01-01 02:59:59')
+  })
+
+  it('filters by --since and --account with bound parameters, gzip on request', async () => {
+    const out = path.join(dir, 'since.csv')
+    const res = await dumpTable(wh.db, config, { table: 'getcourse.dump_sample', out, since: '2026-03-02', account: "msk' or '1'='1", gzip: true })
+    expect(res.file).toBe(`${out}.gz`)
+    expect(res.rows).toBe(0)
+    const ok = await dumpTable(wh.db, config, { table: 'getcourse.dump_sample', out, since: '2026-03-02', account: 'msk', gzip: true })
+    const records = parse(gunzipSync(readFileSync(ok.file)).toString('utf8'), { columns: true }) as Record<string, string>[]
+    expect(records.map((r) => r.id)).toEqual(['2', '3'])
+  })
+
+  it('refuses tables outside the allow-list and unknown columns, leaving no file behind', async () => {
+    await expect(dumpTable(wh.db, config, { table: 'pg_catalog.pg_authid', out: path.join(dir, 'x.csv') })).rejects.toMatchObject({ code: 'DUMP_INVALID' })
+    await expect(dumpTable(wh.db, config, { table: 'getcourse.dump_sample; drop table x', out: path.join(dir, 'x.csv') })).rejects.toMatchObject({ code: 'DUMP_INVALID' })
+    await expect(dumpTable(wh.db, config, { table: 'getcourse.dump_sample', columns: ['nope'], out: path.join(dir, 'x.csv') })).rejects.toThrow(/no column/)
+    expect(readdirSync(dir).filter((f) => f.startsWith('x.csv'))).toEqual([])
+  })
+
+  it('--all writes one file per dumpable table', async () => {
+    const outDir = path.join(dir, 'all')
+    const results = await dumpAll(wh.db, config, outDir, { account: 'msk' })
+    const names = results.map((r) => path.basename(r.file))
+    expect(names).toContain('getcourse.dump_sample.csv')
+    expect(names).toContain('etl.runs.csv')
+    expect(results.find((r) => r.table === 'getcourse.dump_sample')!.rows).toBe(5)
+  })
+
+  const soffice = spawnSync('soffice', ['--version']).status === 0
+  it.runIf(soffice || process.env.CI)('opens in LibreOffice Calc with Cyrillic, quotes, newlines, semicolons and formulas intact', async () => {
+    const out = path.join(dir, 'calc.csv')
+    await dumpTable(wh.db, config, { table: 'getcourse.dump_sample', out, account: 'msk', excel: true, columns: ['id', 'title', 'note', 'amount'] })
+    const conv = path.join(dir, 'calc-out')
+    // Import as Calc would with the Excel profile (';', '"', UTF-8), export back as plain comma CSV.
+    execFileSync('soffice', ['--headless', `-env:UserInstallation=file://${path.join(dir, 'lo-profile')}`, '--infilter=CSV:59,34,76,1', '--convert-to', 'csv:Text - txt - csv (StarCalc):44,34,76,1', '--outdir', conv, out], { stdio: 'pipe', timeout: 120_000 })
+    const back = path.join(conv, 'calc.csv')
+    expect(existsSync(back)).toBe(true)
+    const rows = parse(readFileSync(back, 'utf8').replace(/^\ufeff/, ''), { columns: true, relax_column_count: true }) as Record<string, string>[]
+    expect(rows).toHaveLength(5)
+    expect(rows[0]!.title).toBe('Курс «Английский», уровень 1')
+    expect(rows[1]!.title).toBe('He said "hi"; then left')
+    expect(rows[1]!.note).toBe('line one\nline two')
+    expect(rows[2]!.title).toContain('HYPERLINK') // shown as text, not evaluated
+    expect(rows[4]!.amount).toBe('12000')
+  })
+})
