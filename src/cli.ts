@@ -4,6 +4,7 @@ import { systemClock } from './clock.js'
 import { loadConfig, type Config } from './config.js'
 import { openWarehouse, type Warehouse } from './db/index.js'
 import { migrateToLatest } from './db/migrate.js'
+import { dumpAll, dumpTable, dumpableTables, type DumpResult } from './dump.js'
 import { EtlError, errorMessage } from './errors.js'
 import { createLogger, redact, type Logger } from './log.js'
 import { allSources } from './sources/index.js'
@@ -121,6 +122,41 @@ export function buildProgram(): Command {
       try {
         const report = await collectStatus(warehouse.db, config, allSources, warehouse.label)
         process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`)
+      } finally {
+        await warehouse.close()
+      }
+    })
+
+  program
+    .command('dump')
+    .description('write a warehouse table or view to CSV (streamed; the file appears complete or not at all)')
+    .option('--table <schema.table>', 'table or view to dump (see --list)')
+    .option('--all', 'dump every dumpable table and view, one file each')
+    .option('--out <file>', 'output file (with --table)')
+    .option('--out-dir <dir>', 'output directory (with --all)')
+    .option('--columns <list>', 'only these columns, in this order', list)
+    .option('--since <date>', 'rows with created_at (else synced_at) on or after this day', day)
+    .option('--account <name>', 'only this account / cabinet')
+    .option('--excel', 'UTF-8 BOM, ";" delimiter, CRLF, local dates: opens directly in Excel / LibreOffice')
+    .option('--gzip', 'gzip the file (adds .gz)')
+    .option('--list', 'print the dumpable tables and views')
+    .action(async (o: { table?: string; all?: boolean; out?: string; outDir?: string; columns?: string[]; since?: string; account?: string; excel?: boolean; gzip?: boolean; list?: boolean }, cmd: Command) => {
+      const { config, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>())
+      try {
+        if (o.list) {
+          process.stdout.write(`${(await dumpableTables(warehouse.db)).join('\n')}\n`)
+          return
+        }
+        const common = { since: o.since, account: o.account, excel: o.excel, gzip: o.gzip }
+        let results: DumpResult[]
+        if (o.all) {
+          if (!o.outDir || o.table) throw new EtlError('USAGE', 'use --all with --out-dir DIR (and without --table)')
+          results = await dumpAll(warehouse.db, config, o.outDir, common)
+        } else {
+          if (!o.table || !o.out) throw new EtlError('USAGE', 'use --table SCHEMA.TABLE --out FILE, or --all --out-dir DIR')
+          results = [await dumpTable(warehouse.db, config, { ...common, table: o.table, out: o.out, columns: o.columns })]
+        }
+        for (const r of results) process.stdout.write(`${r.table}: ${r.rows} rows → ${r.file}\n`)
       } finally {
         await warehouse.close()
       }

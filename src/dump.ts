@@ -68,10 +68,10 @@ export function neutralizeCell(value: string): string {
   return FORMULA_START.test(value) && !NUMBER.test(value) ? `'${value}` : value
 }
 
-function selectExpression(c: ColumnInfo, excel: boolean, tzCase: string): string {
+function selectExpression(c: ColumnInfo, excel: boolean, tzCase: () => string): string {
   const col = ident(c.name)
   if (c.type.startsWith('timestamp with time zone')) {
-    return excel ? `to_char(${col} at time zone ${tzCase}, 'YYYY-MM-DD HH24:MI:SS')` : `to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
+    return excel ? `to_char(${col} at time zone ${tzCase()}, 'YYYY-MM-DD HH24:MI:SS')` : `to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
   }
   if (c.type.startsWith('timestamp')) return `to_char(${col}, 'YYYY-MM-DD HH24:MI:SS')`
   if (c.type.endsWith('[]')) return `array_to_string(${col}, ', ')`
@@ -100,13 +100,20 @@ export async function dumpTable(db: Db, config: Config, options: DumpOptions): P
   const params: unknown[] = []
   const param = (v: unknown) => {
     params.push(v)
-    return `$${params.length}`
+    return `$${params.length}::text`
   }
   // Each GetCourse account's dates are shown in its own zone; other tables use the configured zone.
-  let tzCase = param(config.timezone)
-  if (options.excel && accountCol === 'account' && config.getcourse.length) {
-    tzCase = `(case ${ident('account')} ${config.getcourse.map((a) => `when ${param(a.name)} then ${param(a.timezone)}`).join(' ')} else ${tzCase} end)`
+  // Built on first use so that no parameter goes unused (Postgres cannot type an unused parameter).
+  let tz: string | undefined
+  const tzCase = () => {
+    if (tz) return tz
+    tz = param(config.timezone)
+    if (accountCol === 'account' && config.getcourse.length) {
+      tz = `(case ${ident('account')} ${config.getcourse.map((a) => `when ${param(a.name)} then ${param(a.timezone)}`).join(' ')} else ${tz} end)`
+    }
+    return tz
   }
+  const selectList = columns.map((c) => `${selectExpression(c, Boolean(options.excel), tzCase)} as ${ident(c.name)}`).join(', ')
   const where: string[] = []
   if (options.account && (accountCol || !options.lenient)) {
     if (!accountCol) throw new EtlError('DUMP_INVALID', `${options.table} has no account/cabinet column for --account`)
@@ -119,7 +126,7 @@ export async function dumpTable(db: Db, config: Config, options: DumpOptions): P
   }
   const [schema, name] = options.table.split('.') as [string, string]
   const orderBy = all.filter((c) => ['account', 'cabinet', 'id'].includes(c.name)).map((c) => ident(c.name))
-  const query = `select ${columns.map((c) => selectExpression(c, Boolean(options.excel), tzCase)).join(', ')}
+  const query = `select ${selectList}
     from ${ident(schema)}.${ident(name)}${where.length ? ` where ${where.join(' and ')}` : ''}${orderBy.length ? ` order by ${orderBy.join(', ')}` : ''}`
 
   const file = options.gzip && !options.out.endsWith('.gz') ? `${options.out}.gz` : options.out
@@ -151,8 +158,10 @@ export async function dumpTable(db: Db, config: Config, options: DumpOptions): P
       delimiter: options.excel ? ';' : ',',
       record_delimiter: options.excel ? '\r\n' : '\n',
       bom: Boolean(options.excel),
-      quoted_empty: true,
-      cast: { string: (s) => s },
+      // Any CR or LF forces quotes: with CRLF records csv-stringify would leave a bare LF unquoted.
+      quoted_match: /[\r\n]/,
+      // Empty string → "" while NULL stays a bare empty field, so the two remain distinguishable.
+      cast: { string: (s) => (s === '' ? { value: '', quoted_empty: true } : s) },
     })
     const stages: NodeJS.ReadWriteStream[] = [csv]
     if (options.gzip) stages.push(createGzip())
