@@ -6,6 +6,8 @@ import { openWarehouse, type Warehouse } from './db/index.js'
 import { migrateToLatest } from './db/migrate.js'
 import { dumpAll, dumpTable, dumpableTables, type DumpResult } from './dump.js'
 import { EtlError, errorMessage } from './errors.js'
+import { loadJobs } from './jobs.js'
+import { JobRunner, scheduleJobs } from './schedule.js'
 import { createLogger, redact, type Logger } from './log.js'
 import { allSources } from './sources/index.js'
 import type { SyncOptions } from './sources/types.js'
@@ -160,6 +162,50 @@ export function buildProgram(): Command {
       } finally {
         await warehouse.close()
       }
+    })
+
+  program
+    .command('schedule')
+    .description('long-running scheduler: fires the jobs in jobsDir (node-cron); SIGTERM/SIGINT stop it gracefully')
+    .option('--jobs <dir>', 'jobs folder (default: config jobsDir, ./jobs)')
+    .option('--run <job>', 'run this job once now (same locking as a scheduled run) and exit')
+    .action(async (o: { jobs?: string; run?: string }, cmd: Command) => {
+      const { config, log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>())
+      const jobs = loadJobs(o.jobs ?? config.jobsDir)
+      const runner = new JobRunner({ warehouse, config, log, clock: systemClock, sources: allSources })
+      if (o.run) {
+        try {
+          const job = jobs.find((j) => j.name === o.run)
+          if (!job) throw new EtlError('USAGE', `No job named "${o.run}"; jobs: ${jobs.map((j) => j.name).join(', ') || 'none'}`)
+          const stop = () => void runner.shutdown(config.shutdownSeconds * 1000)
+          process.once('SIGINT', stop)
+          process.once('SIGTERM', stop)
+          const outcome = await runner.run(job)
+          if (outcome.status === 'skipped') process.stdout.write(`skipped ${job.name}: ${outcome.reason}\n`)
+          else {
+            printSummary(outcome.summary)
+            if (!outcome.summary.ok && !runner.signal.aborted) throw new EtlError('USAGE', `job ${job.name} had failing streams`)
+          }
+        } finally {
+          await warehouse.close()
+        }
+        return
+      }
+      if (!jobs.length) log.warn({ dir: o.jobs ?? config.jobsDir }, 'no jobs found')
+      const tasks = scheduleJobs(jobs, runner, config, log)
+      await new Promise<void>((resolve) => {
+        const stop = async (sig: NodeJS.Signals) => {
+          log.info({ signal: sig }, 'scheduler stopping: no new jobs, waiting for running ones')
+          for (const t of tasks) await t.stop()
+          const clean = await runner.shutdown(config.shutdownSeconds * 1000)
+          if (!clean) log.warn({ seconds: config.shutdownSeconds }, 'running jobs did not finish in time; their committed batches are kept')
+          await warehouse.close().catch(() => {})
+          log.info('scheduler stopped')
+          resolve()
+        }
+        process.once('SIGINT', stop)
+        process.once('SIGTERM', stop)
+      })
     })
 
   return program

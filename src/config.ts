@@ -89,6 +89,10 @@ const configSchema = z
     archiveExports: z.boolean().default(true),
     /** IANA zone used by the scheduler and by `--excel` dumps of tables without an account zone. */
     timezone: timezone.default('Europe/Moscow'),
+    /** Folder of scheduler job files (`*.yaml`). */
+    jobsDir: z.string().default('./jobs'),
+    /** Seconds `schedule` waits for running jobs on SIGTERM before exiting anyway. */
+    shutdownSeconds: z.number().min(1).default(60),
     /** Rows per load transaction. */
     batchSize: z.number().int().min(1).max(100_000).default(5000),
     getcourse: z.array(getcourseAccount).default([]).refine(unique, 'expected unique getcourse[].name values'),

@@ -144,6 +144,8 @@ async function runStream(deps: SyncDeps, stream: Stream, invocation: string, opt
         throw new EtlError('ABORTED', 'shutdown requested; committed batches are kept, the stream resumes next run')
       }
     }
+    // A source may stop quietly when the signal fires; that is not a complete run.
+    if (signal.aborted) throw new EtlError('ABORTED', 'shutdown requested; committed batches are kept, the stream resumes next run')
     const message = `${counts.read} read, ${counts.inserted} inserted, ${counts.updated} updated, ${counts.rejected} rejected`
     await finishRun(db, runId, { status: 'succeeded', requests: pendingRequests, message })
     counts.requests += pendingRequests
