@@ -7,6 +7,7 @@ import { migrateToLatest } from './db/migrate.js'
 import { dumpAll, dumpTable, dumpableTables, type DumpResult } from './dump.js'
 import { EtlError, errorMessage } from './errors.js'
 import { loadJobs } from './jobs.js'
+import { ProgressReporter } from './progress.js'
 import { JobRunner, scheduleJobs } from './schedule.js'
 import { createLogger, redact, type Logger } from './log.js'
 import { allSources } from './sources/index.js'
@@ -104,7 +105,8 @@ export function buildProgram(): Command {
         if (o.from && o.to && o.from > o.to) throw new EtlError('USAGE', `--from ${o.from} is after --to ${o.to}`)
         const options: SyncOptions = { source: o.source, accounts: o.account, streams: o.streams, from: o.from, to: o.to, full: o.full, archive: o.archive && config.archiveExports }
         if (!config.getcourse.length && !config.kwiga.length) log.warn('no accounts configured: nothing to sync (see README, Configuration)')
-        const summary = await runSync({ warehouse, config, log, clock: systemClock, sources: allSources, signal: shutdownSignal(log) }, options)
+        const progress = new ProgressReporter(log).start()
+        const summary = await runSync({ warehouse, config, log, clock: systemClock, sources: allSources, signal: shutdownSignal(log), onProgress: progress.update }, options).finally(() => progress.stop())
         printSummary(summary)
         if (!summary.ok) {
           const failed = summary.results.filter((r) => r.status === 'failed' || r.status === 'aborted')
