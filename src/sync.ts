@@ -173,9 +173,9 @@ async function commitBatch(deps: SyncDeps, key: StreamKey, runId: string, batch:
   const add = emptyCounts()
   add.read = batch.read
   add.rejected = batch.rejects?.length ?? 0
-  await deps.warehouse.db.transaction().execute(async (trx) => {
+  await deps.warehouse.withTransaction(async (trx, copy) => {
     for (const write of batch.writes) {
-      const c = await upsertRows(trx, write)
+      const c = await upsertRows(trx, write, copy)
       add.inserted += c.inserted
       add.updated += c.updated
       add.unchanged += c.unchanged

@@ -2,7 +2,10 @@ import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { Kysely, PostgresDialect } from 'kysely'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import pg from 'pg'
+import { from as copyFrom } from 'pg-copy-streams'
 import type { Logger } from '../log.js'
 import { PGliteDialect } from './pglite-dialect.js'
 import type { Database } from './schema.js'
@@ -12,6 +15,9 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v)
 
 export type Db = Kysely<Database>
 
+/** Streams COPY text into `COPY … FROM STDIN` on the transaction's own connection (server only). */
+export type CopyIn = (copySql: string, chunks: Iterable<string> | AsyncIterable<string>) => Promise<void>
+
 export interface Warehouse {
   readonly db: Db
   readonly kind: 'server' | 'embedded'
@@ -19,6 +25,11 @@ export interface Warehouse {
   readonly label: string
   /** Run a multi-statement SQL script in one transaction (migrations). */
   execScript(sql: string, before?: (q: (text: string, params?: unknown[]) => Promise<unknown[]>) => Promise<boolean>): Promise<void>
+  /**
+   * Run `fn` in one transaction. On a server `copy` is available: the batch loader uses it to COPY
+   * rows into a staging table on the same connection (several times faster than parameters).
+   */
+  withTransaction<T>(fn: (tx: Db, copy?: CopyIn) => Promise<T>): Promise<T>
   /** The pg pool when on a server (COPY, advisory locks on a dedicated session). */
   readonly pool?: pg.Pool
   readonly pglite?: PGlite
@@ -44,6 +55,35 @@ export function describeUrl(url: string): string {
   }
 }
 
+/**
+ * A transaction on one checked-out client, seen through a Kysely bound to that client, so that COPY
+ * (pg-copy-streams needs the raw client) and ordinary queries share the transaction.
+ */
+async function serverTransaction<T>(pool: pg.Pool, log: Logger, fn: (tx: Db, copy?: CopyIn) => Promise<T>): Promise<T> {
+  const client = await pool.connect()
+  const bound = { query: client.query.bind(client), release: () => {} } as unknown as pg.PoolClient
+  const single = { connect: async () => bound, end: async () => {} }
+  const tx = new Kysely<Database>({ dialect: new PostgresDialect({ pool: single }) })
+  const copy: CopyIn = async (copySql, chunks) => {
+    await pipeline(Readable.from(chunks), client.query(copyFrom(copySql)))
+  }
+  let broken: Error | undefined
+  try {
+    await client.query('begin')
+    const result = await fn(tx, copy)
+    await client.query('commit')
+    return result
+  } catch (err) {
+    await client.query('rollback').catch((e: Error) => {
+      broken = e
+      log.debug({ err: e }, 'rollback failed; discarding the connection')
+    })
+    throw err
+  } finally {
+    client.release(broken)
+  }
+}
+
 export async function openWarehouse(options: OpenWarehouseOptions): Promise<Warehouse> {
   const { log } = options
   if (options.database) {
@@ -65,6 +105,7 @@ export async function openWarehouse(options: OpenWarehouseOptions): Promise<Ware
     return {
       db,
       kind: 'server',
+      withTransaction: (fn) => serverTransaction(pool, log, fn),
       label: describeUrl(options.database),
       pool,
       async execScript(text, before) {
@@ -94,12 +135,14 @@ export async function openWarehouse(options: OpenWarehouseOptions): Promise<Ware
     dataDir = path.resolve(options.dataDir ?? './.data', 'warehouse')
     mkdirSync(dataDir, { recursive: true })
   }
-  const pglite = new PGlite(dataDir)
+  // Same value types as the server driver: int8 stays a string (no precision loss), like pg above.
+  const pglite = new PGlite(dataDir, { parsers: { 20: (v: string) => v } })
   await pglite.waitReady
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) })
   return {
     db,
     kind: 'embedded',
+    withTransaction: (fn) => db.transaction().execute((trx) => fn(trx)),
     label: options.memory ? 'embedded:memory' : `embedded:${path.relative(process.cwd(), dataDir) || dataDir}`,
     pglite,
     async execScript(text, before) {

@@ -1,0 +1,66 @@
+import { sql } from 'kysely'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { upsertRows, type TableWrite } from '../../src/db/upsert.js'
+import { createTestWarehouse, type TestWarehouse } from '../support/database.js'
+
+let wh: TestWarehouse
+beforeAll(async () => {
+  wh = await createTestWarehouse()
+  for (const t of ['via_copy', 'via_json']) {
+    await sql.raw(`create table getcourse.${t} (account text not null, id bigint not null, title text, flag boolean, amount numeric,
+      at timestamptz, day date, tags text[], extra jsonb not null default '{}', note jsonb, synced_at timestamptz not null default now(), primary key (account, id))`).execute(wh.db)
+  }
+})
+afterAll(async () => wh.dispose())
+
+const nasty = ['tab\there', 'new\nline', 'cr\rhere', 'back\\slash', 'quote"s', "apos'trophe", 'semi;colon', 'nul\u0000byte', '\\N', 'NULL', '', 'Кириллица ёЁ', '🙂 emoji', 'x'.repeat(5000)]
+const rows = Array.from({ length: 420 }, (_, i) => ({
+  account: 'a',
+  id: i + 1,
+  title: nasty[i % nasty.length],
+  flag: i % 3 === 0 ? null : i % 2 === 0,
+  amount: i % 5 === 0 ? null : `${i}.25`,
+  at: i % 7 === 0 ? null : new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString(),
+  day: '2026-02-03',
+  tags: i % 4 === 0 ? [] : [nasty[i % nasty.length]!, 'b,c', '{x}', 'q"uote'],
+  extra: { title: nasty[(i + 1) % nasty.length], n: i, nested: { deep: [1, 'two', null] } },
+  note: i % 6 === 0 ? null : nasty[(i + 2) % nasty.length],
+}))
+
+async function load(table: string, useCopy: boolean, data = rows) {
+  const write: TableWrite = { table: `getcourse.${table}`, key: ['account', 'id'], rows: data }
+  return wh.withTransaction((tx, copy) => upsertRows(tx, write, useCopy ? copy : undefined))
+}
+const snapshot = async (table: string) =>
+  (await sql.raw<Record<string, unknown>>(`select account, id, title, flag, amount, at, day, tags, extra, note from getcourse.${table} order by id`).execute(wh.db)).rows
+
+describe('upsertRows', () => {
+  it('the COPY path and the parameter path store exactly the same values', async () => {
+    expect(await load('via_copy', true)).toMatchObject({ inserted: 420, updated: 0 })
+    expect(await load('via_json', false)).toMatchObject({ inserted: 420, updated: 0 })
+    const a = await snapshot('via_copy')
+    const b = await snapshot('via_json')
+    expect(a).toEqual(b)
+    const row8 = a.find((r) => r.id === '8')!
+    expect(row8.title).toBe('nulbyte')
+    expect(row8.tags).toEqual(['nulbyte', 'b,c', '{x}', 'q"uote'])
+    expect(a.find((r) => r.id === '9')!.title).toBe('\\N')
+    expect(a.find((r) => r.id === '11')!.title).toBe('')
+    expect(a.find((r) => r.id === '2')!.note).toBe('back\\slash')
+  })
+
+  it('re-loading is idempotent and only real changes are written', async () => {
+    expect(await load('via_copy', true)).toEqual({ inserted: 0, updated: 0, unchanged: 420, deleted: 0 })
+    const changed = rows.map((r) => (r.id % 100 === 0 ? { ...r, title: 'changed' } : r))
+    expect(await load('via_copy', true, changed)).toEqual({ inserted: 0, updated: 4, unchanged: 416, deleted: 0 })
+    const more = [...changed, ...Array.from({ length: 300 }, (_, i) => ({ ...rows[0]!, id: 1000 + i }))]
+    expect(await load('via_copy', true, more)).toMatchObject({ inserted: 300, updated: 0 })
+  })
+
+  it('duplicate keys inside one batch keep the last row', async () => {
+    const dup = [...rows.slice(0, 300), { ...rows[0]!, title: 'last wins' }]
+    await load('via_json', true, dup)
+    const { rows: r } = await sql<{ title: string }>`select title from getcourse.via_json where id = 1`.execute(wh.db)
+    expect(r[0]!.title).toBe('last wins')
+  })
+})
