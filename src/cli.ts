@@ -155,10 +155,10 @@ export function buildProgram(): Command {
         let results: DumpResult[]
         if (o.all) {
           if (!o.outDir || o.table) throw new EtlError('USAGE', 'use --all with --out-dir DIR (and without --table)')
-          results = await dumpAll(warehouse.db, config, o.outDir, common)
+          results = await dumpAll(warehouse, config, o.outDir, common)
         } else {
           if (!o.table || !o.out) throw new EtlError('USAGE', 'use --table SCHEMA.TABLE --out FILE, or --all --out-dir DIR')
-          results = [await dumpTable(warehouse.db, config, { ...common, table: o.table, out: o.out, columns: o.columns })]
+          results = [await dumpTable(warehouse, config, { ...common, table: o.table, out: o.out, columns: o.columns })]
         }
         for (const r of results) process.stdout.write(`${r.table}: ${r.rows} rows → ${r.file}\n`)
       } finally {

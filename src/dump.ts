@@ -4,10 +4,11 @@ import path from 'node:path'
 import { Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGzip } from 'node:zlib'
-import { stringify } from 'csv-stringify'
+import { encodeCsv, type CsvFormat } from './csv.js'
 import { CompiledQuery, sql } from 'kysely'
 import type { Config } from './config.js'
-import type { Db } from './db/index.js'
+import { to as copyTo } from 'pg-copy-streams'
+import type { Db, Warehouse } from './db/index.js'
 import { EtlError } from './errors.js'
 
 /** Schemas whose tables and views may be dumped; `etl` only for run history and rejects. */
@@ -68,6 +69,68 @@ export function neutralizeCell(value: string): string {
   return FORMULA_START.test(value) && !NUMBER.test(value) ? `'${value}` : value
 }
 
+/**
+ * COPY cannot take bind parameters, so for the COPY path the (text) parameters are inlined as
+ * properly quoted literals: standard_conforming_strings makes '' the only escape needed.
+ */
+function inlineParams(query: string, params: unknown[]): string {
+  return query.replace(/\$(\d+)::text/g, (_m, i: string) => `'${String(params[Number(i) - 1]).replaceAll("'", "''").replaceAll('\u0000', '')}'::text`)
+}
+
+const COPY_UNESCAPE: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\' }
+
+/** COPY text format → batches of records (`\N` → null), with formula cells neutralized. */
+class CopyTextParser extends Transform {
+  private rest = ''
+  constructor() {
+    super({ readableObjectMode: true, readableHighWaterMark: 4 })
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null, batch?: unknown) => void): void {
+    const text = this.rest + chunk.toString('utf8')
+    const batch: (string | null)[][] = []
+    let start = 0
+    for (let nl = text.indexOf('\n', start); nl !== -1; nl = text.indexOf('\n', start)) {
+      batch.push(parseCopyLine(text.slice(start, nl)))
+      start = nl + 1
+    }
+    this.rest = text.slice(start)
+    done(null, batch.length ? batch : undefined)
+  }
+  override _flush(done: (err?: Error | null, batch?: unknown) => void): void {
+    done(null, this.rest ? [parseCopyLine(this.rest)] : undefined)
+  }
+}
+
+/** Batches of records → CSV text, header first (with a BOM for Excel). */
+function csvWriter(columns: string[], excel: boolean, counted: (n: number) => void): Transform {
+  const format: CsvFormat = excel ? { delimiter: ';', eol: '\r\n' } : { delimiter: ',', eol: '\n' }
+  const header = (excel ? '\ufeff' : '') + encodeCsv([columns], format)
+  let first = true
+  return new Transform({
+    writableObjectMode: true,
+    writableHighWaterMark: 4,
+    transform(batch: (string | null)[][], _enc, done) {
+      counted(batch.length)
+      const text = encodeCsv(batch, format)
+      done(null, first ? header + text : text)
+      first = false
+    },
+    flush(done) {
+      done(null, first ? header : undefined)
+    },
+  })
+}
+
+function parseCopyLine(line: string): (string | null)[] {
+  const cells: (string | null)[] = line.split('\t')
+  for (let i = 0; i < cells.length; i++) {
+    const c = cells[i]!
+    if (c === '\\N') cells[i] = null
+    else cells[i] = neutralizeCell(c.includes('\\') ? c.replace(/\\([bfnrtv\\])/g, (_m, e: string) => COPY_UNESCAPE[e]!) : c)
+  }
+  return cells
+}
+
 function selectExpression(c: ColumnInfo, excel: boolean, tzCase: () => string): string {
   const col = ident(c.name)
   if (c.type.startsWith('timestamp with time zone')) {
@@ -83,7 +146,8 @@ function selectExpression(c: ColumnInfo, excel: boolean, tzCase: () => string): 
  * pipeline with backpressure, so memory stays flat for any table size. The file appears complete
  * (renamed from a temp name) or not at all.
  */
-export async function dumpTable(db: Db, config: Config, options: DumpOptions): Promise<DumpResult> {
+export async function dumpTable(warehouse: Warehouse, config: Config, options: DumpOptions): Promise<DumpResult> {
+  const db = warehouse.db
   const allowed = await dumpableTables(db)
   if (!allowed.includes(options.table)) {
     throw new EtlError('DUMP_INVALID', `Table ${options.table} cannot be dumped; expected one of: ${allowed.join(', ')}`)
@@ -135,52 +199,51 @@ export async function dumpTable(db: Db, config: Config, options: DumpOptions): P
   const fetchSize = options.fetchSize ?? 5000
   let rows = 0
 
-  await db.transaction().execute(async (trx) => {
-    await trx.executeQuery(CompiledQuery.raw(`declare dump_cursor no scroll cursor for ${query}`, params)).catch((err) => {
-      throw new EtlError('DUMP_INVALID', `Cannot read ${options.table}: ${(err as Error).message}`, { cause: err })
-    })
-    async function* source() {
-      for (;;) {
-        const { rows: batch } = await sql.raw<Record<string, string | null>>(`fetch ${fetchSize} from dump_cursor`).execute(trx)
-        if (!batch.length) return
-        for (const r of batch) {
-          rows++
-          yield columns.map((c) => {
-            const v = r[c.name]
-            return v === null || v === undefined ? null : neutralizeCell(v)
-          })
-        }
+  const csv = csvWriter(
+    columns.map((c) => c.name),
+    Boolean(options.excel),
+    (n) => (rows += n),
+  )
+  const sink: NodeJS.WritableStream[] = options.gzip ? [createGzip(), createWriteStream(temp)] : [createWriteStream(temp)]
+  try {
+    if (warehouse.pool) {
+      // Server: COPY … TO STDOUT is the fastest way out of Postgres (the pg row protocol is ~2× slower);
+      // its text format is parsed back into records here, then written by csv-stringify.
+      const client = await warehouse.pool.connect()
+      try {
+        const copySql = `copy (${inlineParams(query, params)}) to stdout`
+        await pipeline(client.query(copyTo(copySql)), new CopyTextParser(), csv, ...(sink as [Transform]))
+      } finally {
+        client.release()
       }
+    } else {
+      // Embedded: a cursor in a transaction, fetched in batches.
+      await warehouse.db.transaction().execute(async (trx) => {
+        await trx.executeQuery(CompiledQuery.raw(`declare dump_cursor no scroll cursor for ${query}`, params))
+        async function* source() {
+          for (;;) {
+            const { rows: batch } = await sql.raw<Record<string, string | null>>(`fetch ${fetchSize} from dump_cursor`).execute(trx)
+            if (!batch.length) return
+            yield batch.map((r) => columns.map((c) => (r[c.name] == null ? null : neutralizeCell(r[c.name]!))))
+          }
+        }
+        await pipeline(Readable.from(source()), csv, ...(sink as [Transform]))
+      })
     }
-    const csv = stringify({
-      header: true,
-      columns: columns.map((c) => c.name),
-      delimiter: options.excel ? ';' : ',',
-      record_delimiter: options.excel ? '\r\n' : '\n',
-      bom: Boolean(options.excel),
-      // Any CR or LF forces quotes: with CRLF records csv-stringify would leave a bare LF unquoted.
-      quoted_match: /[\r\n]/,
-      // Empty string → "" while NULL stays a bare empty field, so the two remain distinguishable.
-      cast: { string: (s) => (s === '' ? { value: '', quoted_empty: true } : s) },
-    })
-    const stages: NodeJS.ReadWriteStream[] = [csv]
-    if (options.gzip) stages.push(createGzip())
-    try {
-      await pipeline(Readable.from(source()), ...(stages as [Transform]), createWriteStream(temp))
-    } catch (err) {
-      await rm(temp, { force: true })
-      throw err
-    }
-  })
+  } catch (err) {
+    await rm(temp, { force: true })
+    if (err instanceof EtlError) throw err
+    throw new EtlError('DUMP_INVALID', `Cannot dump ${options.table}: ${(err as Error).message}`, { cause: err })
+  }
   await rename(temp, file)
   return { table: options.table, file, rows }
 }
 
 /** `dump --all`: one file per dumpable table, named `<schema>.<table>.csv`. */
-export async function dumpAll(db: Db, config: Config, outDir: string, options: Omit<DumpOptions, 'table' | 'out' | 'columns'>): Promise<DumpResult[]> {
+export async function dumpAll(warehouse: Warehouse, config: Config, outDir: string, options: Omit<DumpOptions, 'table' | 'out' | 'columns'>): Promise<DumpResult[]> {
   const results: DumpResult[] = []
-  for (const table of await dumpableTables(db)) {
-    results.push(await dumpTable(db, config, { ...options, lenient: true, table, out: path.join(outDir, `${table}.csv`) }))
+  for (const table of await dumpableTables(warehouse.db)) {
+    results.push(await dumpTable(warehouse, config, { ...options, lenient: true, table, out: path.join(outDir, `${table}.csv`) }))
   }
   return results
 }

@@ -41,7 +41,7 @@ afterAll(async () => wh.dispose())
 describe('dump', () => {
   it('writes RFC 4180 CSV with a header, NULL as empty and empty strings quoted', async () => {
     const out = path.join(dir, 'plain.csv')
-    const res = await dumpTable(wh.db, config, { table: 'getcourse.dump_sample', out, account: 'msk' })
+    const res = await dumpTable(wh, config, { table: 'getcourse.dump_sample', out, account: 'msk' })
     expect(res.rows).toBe(5)
     const text = readFileSync(out, 'utf8')
     expect(text.charCodeAt(0)).not.toBe(0xfeff)
@@ -62,7 +62,7 @@ describe('dump', () => {
     expect(neutralizeCell('\tcmd')).toBe("'\tcmd")
     expect(neutralizeCell('-15.50')).toBe('-15.50')
     const out = path.join(dir, 'formula.csv')
-    await dumpTable(wh.db, config, { table: 'getcourse.dump_sample', out, account: 'msk' })
+    await dumpTable(wh, config, { table: 'getcourse.dump_sample', out, account: 'msk' })
     const records = parse(readFileSync(out, 'utf8'), { columns: true }) as Record<string, string>[]
     expect(records[2]!.title).toBe(`'=HYPERLINK("http://evil","x")`)
     expect(records[4]!.title).toBe("'@SUM(A1:A2)")
@@ -72,7 +72,7 @@ describe('dump', () => {
 
   it('--excel uses BOM, semicolons, CRLF and the account time zone for dates', async () => {
     const out = path.join(dir, 'excel.csv')
-    await dumpTable(wh.db, config, { table: 'getcourse.dump_sample', out, account: 'msk', excel: true, columns: ['id', 'title', 'created_at'] })
+    await dumpTable(wh, config, { table: 'getcourse.dump_sample', out, account: 'msk', excel: true, columns: ['id', 'title', 'created_at'] })
     const buf = readFileSync(out)
     expect([...buf.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf])
     const text = buf.toString('utf8').slice(1)
@@ -84,24 +84,24 @@ describe('dump', () => {
 
   it('filters by --since and --account with bound parameters, gzip on request', async () => {
     const out = path.join(dir, 'since.csv')
-    const res = await dumpTable(wh.db, config, { table: 'getcourse.dump_sample', out, since: '2026-03-02', account: "msk' or '1'='1", gzip: true })
+    const res = await dumpTable(wh, config, { table: 'getcourse.dump_sample', out, since: '2026-03-02', account: "msk' or '1'='1", gzip: true })
     expect(res.file).toBe(`${out}.gz`)
     expect(res.rows).toBe(0)
-    const ok = await dumpTable(wh.db, config, { table: 'getcourse.dump_sample', out, since: '2026-03-02', account: 'msk', gzip: true })
+    const ok = await dumpTable(wh, config, { table: 'getcourse.dump_sample', out, since: '2026-03-02', account: 'msk', gzip: true })
     const records = parse(gunzipSync(readFileSync(ok.file)).toString('utf8'), { columns: true }) as Record<string, string>[]
     expect(records.map((r) => r.id)).toEqual(['2', '3'])
   })
 
   it('refuses tables outside the allow-list and unknown columns, leaving no file behind', async () => {
-    await expect(dumpTable(wh.db, config, { table: 'pg_catalog.pg_authid', out: path.join(dir, 'x.csv') })).rejects.toMatchObject({ code: 'DUMP_INVALID' })
-    await expect(dumpTable(wh.db, config, { table: 'getcourse.dump_sample; drop table x', out: path.join(dir, 'x.csv') })).rejects.toMatchObject({ code: 'DUMP_INVALID' })
-    await expect(dumpTable(wh.db, config, { table: 'getcourse.dump_sample', columns: ['nope'], out: path.join(dir, 'x.csv') })).rejects.toThrow(/no column/)
+    await expect(dumpTable(wh, config, { table: 'pg_catalog.pg_authid', out: path.join(dir, 'x.csv') })).rejects.toMatchObject({ code: 'DUMP_INVALID' })
+    await expect(dumpTable(wh, config, { table: 'getcourse.dump_sample; drop table x', out: path.join(dir, 'x.csv') })).rejects.toMatchObject({ code: 'DUMP_INVALID' })
+    await expect(dumpTable(wh, config, { table: 'getcourse.dump_sample', columns: ['nope'], out: path.join(dir, 'x.csv') })).rejects.toThrow(/no column/)
     expect(readdirSync(dir).filter((f) => f.startsWith('x.csv'))).toEqual([])
   })
 
   it('--all writes one file per dumpable table', async () => {
     const outDir = path.join(dir, 'all')
-    const results = await dumpAll(wh.db, config, outDir, { account: 'msk' })
+    const results = await dumpAll(wh, config, outDir, { account: 'msk' })
     const names = results.map((r) => path.basename(r.file))
     expect(names).toContain('getcourse.dump_sample.csv')
     expect(names).toContain('etl.runs.csv')
@@ -111,7 +111,7 @@ describe('dump', () => {
   const soffice = spawnSync('soffice', ['--version']).status === 0
   it.runIf(soffice || process.env.CI)('opens in LibreOffice Calc with Cyrillic, quotes, newlines, semicolons and formulas intact', async () => {
     const out = path.join(dir, 'calc.csv')
-    await dumpTable(wh.db, config, { table: 'getcourse.dump_sample', out, account: 'msk', excel: true, columns: ['id', 'title', 'note', 'amount'] })
+    await dumpTable(wh, config, { table: 'getcourse.dump_sample', out, account: 'msk', excel: true, columns: ['id', 'title', 'note', 'amount'] })
     const conv = path.join(dir, 'calc-out')
     // Import as Calc would with the Excel profile (';', '"', UTF-8), export back as plain comma CSV.
     execFileSync('soffice', ['--headless', `-env:UserInstallation=file://${path.join(dir, 'lo-profile')}`, '--infilter=CSV:59,34,76,1', '--convert-to', 'csv:Text - txt - csv (StarCalc):44,34,76,1', '--outdir', conv, out], { stdio: 'pipe', timeout: 120_000 })
