@@ -59,16 +59,20 @@ export class VirtualClock implements Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       if (signal?.aborted) return reject(abortError(signal))
-      const timer: Timer = { at: this.current + Math.max(0, ms), seq: this.seq++, resolve }
-      this.timers.push(timer)
-      signal?.addEventListener(
-        'abort',
-        () => {
-          this.timers = this.timers.filter((t) => t !== timer)
-          reject(abortError(signal))
+      const onAbort = () => {
+        this.timers = this.timers.filter((t) => t !== timer)
+        reject(abortError(signal!))
+      }
+      const timer: Timer = {
+        at: this.current + Math.max(0, ms),
+        seq: this.seq++,
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort)
+          resolve()
         },
-        { once: true },
-      )
+      }
+      this.timers.push(timer)
+      signal?.addEventListener('abort', onAbort, { once: true })
       this.schedule()
     })
   }
