@@ -1,0 +1,36 @@
+import type { GetcourseAccountConfig } from '../../config.js'
+import type { Batch, RejectInput, Stream, StreamContext } from '../types.js'
+import { GetcourseClient } from './client.js'
+import { LocalTime } from './local-time.js'
+import { normalizeField, normalizeGroup } from './normalize.js'
+
+/**
+ * `fields` and `groups`: direct answers, one request each (counted in the budget, reference §3.4),
+ * loaded in one batch.
+ */
+type Kind = 'fields' | 'groups'
+
+const TABLE: Record<Kind, string> = { fields: 'getcourse.fields', groups: 'getcourse.groups' }
+
+export function dictionaryStream(account: GetcourseAccountConfig, kind: Kind, budgetWaitMs: number): Stream {
+  return {
+    source: 'getcourse',
+    account: account.name,
+    name: kind,
+    async *run(ctx: StreamContext): AsyncIterable<Batch> {
+      const client = new GetcourseClient(account, { db: ctx.db, clock: ctx.clock, log: ctx.log, signal: ctx.signal, countRequest: () => ctx.countRequests(1), budgetWaitMs })
+      ctx.progress({ phase: `reading ${kind}` })
+      const items = kind === 'fields' ? await client.fields() : await client.groups()
+      const context = { account: account.name, timeZone: account.timezone }
+      const time = new LocalTime(account.timezone)
+      const rows: Record<string, unknown>[] = []
+      const rejects: RejectInput[] = []
+      for (const item of items) {
+        const result = kind === 'fields' ? normalizeField(item, context) : normalizeGroup(item, context, time)
+        if (result.ok) rows.push(result.row)
+        else rejects.push({ reason: result.reason, raw: result.raw, recordKey: result.recordKey })
+      }
+      yield { writes: [{ table: TABLE[kind], key: ['account', 'id'], rows }], rejects, read: items.length, state: { syncedAt: new Date(ctx.clock.now()).toISOString() } }
+    },
+  }
+}

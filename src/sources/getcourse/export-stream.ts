@@ -1,0 +1,416 @@
+import { randomUUID } from 'node:crypto'
+import path from 'node:path'
+import { Readable } from 'node:stream'
+import { sql } from 'kysely'
+import type { GetcourseAccountConfig } from '../../config.js'
+import { DeferredError, EtlError } from '../../errors.js'
+import type { Batch, Stream, StreamContext } from '../types.js'
+import { GetcourseClient } from './client.js'
+import type { ExportStream } from './columns.js'
+import { describeError, errorKind, type ApiError } from './envelope.js'
+import { readExport } from './export-reader.js'
+import { countCheck, loadedSince, markFailed, markLoaded, markReady, openExports, readinessHistory, recordStarted, type ExportRecord } from './exports.js'
+import { acquireLease, releaseLease, renewLease } from './lease.js'
+import { budgetLimit, whenAvailable } from './ledger.js'
+import { LocalTime } from './local-time.js'
+import { createNormalizer, type Normalizer } from './normalize.js'
+import { firstCheckDelay, nextCheckDelay } from './poll-schedule.js'
+import { rowsBatch } from './rows-batch.js'
+import { FULL_START, covers, incrementalRange, monthsPerWindow, planWindows, splitWindow, windowDays, windowFilters, type ExportWindow, type FilterField } from './windows.js'
+
+export interface ExportStreamOptions {
+  /** A request that would break the budget waits this long at most. @default 5 min */
+  budgetWaitMs: number
+  /** How long to wait for the account's export slot (our lease or a 905) before deferring. @default 15 min */
+  busyWaitMs: number
+  /** Where a full export starts. @default FULL_START */
+  fullStart: string
+}
+
+/** Stream cursor, saved with the last batch of each export. */
+export type ExportState = {
+  /** Last day (account time) fully loaded by an incremental or full plan. */
+  watermark?: string
+  /** Windows still to export, oldest first. */
+  queue?: ExportWindow[]
+  /** The watermark to set once `queue` is empty (null for a forced `--from/--to` window). */
+  target?: string | null
+  /** group_members: groups known when the watermark was set; new groups get a full window. */
+  groups?: string[]
+}
+
+const FIELDS: Record<ExportStream, readonly FilterField[]> = {
+  users: ['created_at'],
+  group_members: ['added_at'],
+  // Two exports per window so that deals/payments whose status changed are re-read (reference §6.8).
+  deals: ['created_at', 'status_changed_at'],
+  payments: ['created_at', 'status_changed_at'],
+}
+
+/** Requests an export needs at least: the start and one check. */
+const MIN_EXPORT_REQUESTS = 2
+
+export function exportStream(account: GetcourseAccountConfig, stream: ExportStream, options: ExportStreamOptions): Stream {
+  return {
+    source: 'getcourse',
+    account: account.name,
+    name: stream,
+    async *run(ctx) {
+      const session = new ExportSession(ctx, account, stream, options)
+      try {
+        yield* session.run()
+      } finally {
+        await session.close()
+      }
+    },
+  }
+}
+
+type Started = { record: ExportRecord; learned: boolean } | null
+
+/** One run of one export stream of one account. */
+class ExportSession {
+  private readonly client: GetcourseClient
+  private readonly time: LocalTime
+  private readonly holder: { id: string; runId: string; stream: string }
+  private readonly startedAt: number
+  private holdsLease = false
+
+  constructor(
+    private readonly ctx: StreamContext,
+    private readonly account: GetcourseAccountConfig,
+    private readonly stream: ExportStream,
+    private readonly options: ExportStreamOptions,
+  ) {
+    this.client = new GetcourseClient(account, {
+      db: ctx.db,
+      clock: ctx.clock,
+      log: ctx.log,
+      signal: ctx.signal,
+      countRequest: () => ctx.countRequests(1),
+      budgetWaitMs: options.budgetWaitMs,
+    })
+    this.time = new LocalTime(account.timezone)
+    this.holder = { id: randomUUID(), runId: ctx.runId, stream }
+    this.startedAt = ctx.clock.now()
+  }
+
+  async *run(): AsyncGenerator<Batch> {
+    let state = { ...((this.ctx.state as ExportState | null) ?? {}) }
+    for (const open of await openExports(this.ctx.db, this.account.name, { stream: this.stream, orphaned: true })) {
+      this.ctx.log.info({ exportId: open.exportId, window: open.window }, 'collecting an export started by an earlier run')
+      state = yield* this.collect(open, false, state)
+    }
+    const forced = Boolean(this.ctx.options.from || this.ctx.options.to || this.ctx.options.full)
+    if (!forced && !state.queue?.length && state.watermark && (await this.shouldGiveWay())) return
+    if (forced || !state.queue?.length) {
+      state = await this.plan(state)
+      // Saved at once, so a run deferred before its first export still leaves its queue behind.
+      if (state.queue?.length) yield { writes: [], read: 0, state }
+    }
+    while (state.queue?.length) {
+      const window = state.queue[0]!
+      await this.ensureBudget(state.queue.length)
+      const started = await this.start(window)
+      if (!started) {
+        state = advance(state, window)
+        yield { writes: [], read: 0, state }
+        continue
+      }
+      state = yield* this.collect(started.record, started.learned, state)
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.holdsLease) await this.release()
+  }
+
+  // ── planning ────────────────────────────────────────────────────────────────────────────────
+
+  private async plan(state: ExportState): Promise<ExportState> {
+    const { options } = this.ctx
+    const today = this.time.day(this.ctx.clock.now())
+    let from: string
+    let to = today
+    let target: string | null = today
+    if (options.from || options.to) {
+      from = options.from ?? this.options.fullStart
+      to = options.to ?? today
+      target = null
+    } else if (options.full || !state.watermark) from = this.options.fullStart
+    else from = incrementalRange(state.watermark, today).from
+
+    if (this.stream === 'group_members') return this.planGroups(state, from, to, target)
+    const fields = FIELDS[this.stream]
+    const months = monthsPerWindow(from, to, fields.length, budgetLimit(this.account))
+    const queue = planWindows(from, to, fields, months)
+    this.ctx.log.info({ from, to, exports: queue.length, months }, 'planned export windows')
+    return { ...state, queue, target }
+  }
+
+  /** One export per group over the whole range; groups nobody was added to since `from` are skipped. */
+  private async planGroups(state: ExportState, from: string, to: string, target: string | null): Promise<ExportState> {
+    const groups = await this.groups()
+    const known = new Set(state.groups ?? [])
+    const queue: ExportWindow[] = []
+    for (const g of groups) {
+      const groupFrom = state.watermark && !known.has(g.id) && !this.ctx.options.from ? this.options.fullStart : from
+      if (!g.lastAddedDay || g.lastAddedDay < groupFrom) continue
+      queue.push({ field: 'added_at', from: groupFrom, to, groupId: g.id })
+    }
+    this.ctx.log.info({ from, to, exports: queue.length, groups: groups.length }, 'planned group member exports')
+    return { ...state, queue, target, groups: groups.map((g) => g.id) }
+  }
+
+  private async groups(): Promise<{ id: string; lastAddedDay: string | null }[]> {
+    const { rows } = await sql<{ id: string; last_added_at: Date | string | null }>`
+      select id::text as id, last_added_at from getcourse.groups where account = ${this.account.name} order by id`.execute(this.ctx.db)
+    if (!rows.length) this.ctx.log.warn('no groups loaded for this account yet (run the groups stream first); no group members exported')
+    return rows.map((r) => ({ id: r.id, lastAddedDay: r.last_added_at ? this.time.day(new Date(r.last_added_at).getTime()) : null }))
+  }
+
+  /**
+   * Budget fairness: streams run in a fixed order, so under a tight budget the first ones would
+   * refresh every run while a later one never gets a request. A routine refresh steps aside
+   * while another export stream of the account was last deferred for budget and has not
+   * succeeded since this one did.
+   */
+  private async shouldGiveWay(): Promise<boolean> {
+    const { rows } = await sql<{ stream: string; last_status: string; last_code: string | null; last_success: Date | string | null }>`
+      select stream,
+        (array_agg(status order by id desc))[1] as last_status,
+        (array_agg(error_code order by id desc))[1] as last_code,
+        max(started_at) filter (where status = 'succeeded') as last_success
+      from etl.runs
+      where source = 'getcourse' and account = ${this.account.name} and status <> 'running'
+        and stream in ('users', 'group_members', 'deals', 'payments')
+      group by stream`.execute(this.ctx.db)
+    const mine = rows.find((r) => r.stream === this.stream)?.last_success
+    if (!mine) return false
+    const starving = rows.filter(
+      (r) => r.stream !== this.stream && r.last_status === 'deferred' && r.last_code === 'BUDGET_EXHAUSTED' && (!r.last_success || new Date(r.last_success) < new Date(mine)),
+    )
+    if (starving.length) this.ctx.log.info({ starving: starving.map((r) => r.stream) }, 'skipping this refresh: another stream of the account is waiting for budget')
+    return starving.length > 0
+  }
+
+  /** Defers the stream when the budget cannot pay for one more export soon. */
+  private async ensureBudget(queued: number): Promise<void> {
+    const need = Math.min(MIN_EXPORT_REQUESTS, budgetLimit(this.account))
+    for (;;) {
+      const now = this.ctx.clock.now()
+      const at = await whenAvailable(this.ctx.db, this.account, now, need)
+      if (at === null) return
+      if (at - now > this.options.budgetWaitMs) {
+        const resumes = `${this.time.hourMinute(at)} (${this.account.timezone})`
+        throw new DeferredError('BUDGET_EXHAUSTED', `budget exhausted, resumes at ${resumes}; ${queued} export(s) queued for the next run`, new Date(at))
+      }
+      this.ctx.progress({ phase: 'waiting for request budget' })
+      await this.ctx.clock.sleep(at - now, this.ctx.signal)
+    }
+  }
+
+  // ── starting ────────────────────────────────────────────────────────────────────────────────
+
+  /** Takes the account's export slot and starts the window's export; null when another run just loaded it. */
+  private async start(window: ExportWindow): Promise<Started> {
+    const { clock, db, log } = this.ctx
+    const poll = this.account.poll
+    const filters = windowFilters(window)
+    const deadline = clock.now() + this.options.busyWaitMs
+    let busyDelay = Math.max(50, poll.firstCheckSeconds * 1000)
+    for (;;) {
+      if (!(await this.acquire())) {
+        if (clock.now() >= deadline) throw this.busy('another run of this account holds the export slot', deadline)
+        this.ctx.progress({ phase: 'waiting for the export slot' })
+        await clock.sleep(Math.min(5000, Math.max(50, poll.firstCheckSeconds * 1000)), this.ctx.signal)
+        continue
+      }
+      await this.waitForOtherExports()
+      if (await loadedSince(db, this.account.name, this.stream, window, filters, this.startedAt)) {
+        log.info({ window }, 'window already loaded by a concurrent run; skipped')
+        await this.release()
+        return null
+      }
+      const history = await readinessHistory(db, this.account.name)
+      const first = firstCheckDelay(history, this.stream, windowDays(window), poll)
+      const result = await this.client.startExport(this.stream, filters, window.groupId)
+      if (result.kind === 'busy') {
+        // Another integration's export is forming (905, nothing started): wait, never "no data" (reference §6.3).
+        if (clock.now() + busyDelay > deadline) throw this.busy('another integration keeps the export slot busy (905)', clock.now() + busyDelay)
+        log.info({ delayMs: busyDelay }, 'export slot busy (905), retrying later')
+        await this.renew()
+        await clock.sleep(busyDelay, this.ctx.signal)
+        busyDelay = Math.min(poll.maxIntervalSeconds * 1000, busyDelay * 2)
+        continue
+      }
+      const record = await recordStarted(db, {
+        account: this.account.name,
+        exportId: result.exportId,
+        stream: this.stream,
+        window,
+        filters,
+        startedAt: clock.now(),
+        firstWaitMs: first.waitMs,
+        requests: result.requests,
+        runId: this.ctx.runId,
+      })
+      await this.renew(result.exportId)
+      log.info({ exportId: result.exportId, window, firstCheckMs: Math.round(first.waitMs) }, 'export started')
+      return { record, learned: first.learned }
+    }
+  }
+
+  /**
+   * Exports of other streams left forming by a run that died: the slot is theirs until they are
+   * ready, so wait for them (marking them ready; their own stream downloads them later).
+   */
+  private async waitForOtherExports(): Promise<void> {
+    for (const other of await openExports(this.ctx.db, this.account.name)) {
+      if (other.status !== 'pending') continue
+      this.ctx.log.info({ exportId: other.exportId, stream: other.stream }, 'waiting for an unfinished export of this account before starting another')
+      await this.pollUntilReady(other, false, true)
+    }
+  }
+
+  private busy(why: string, resumeAt: number): DeferredError {
+    return new DeferredError('EXPORT_BUSY', `${why}; gave up waiting after ${Math.round(this.options.busyWaitMs / 1000)} s, retried next run`, new Date(resumeAt))
+  }
+
+  // ── waiting and loading ─────────────────────────────────────────────────────────────────────
+
+  /**
+   * Polls until the export is ready and streams it into batches. The last batch carries the new
+   * stream state and marks the export loaded, in the same transaction as its rows.
+   */
+  private async *collect(record: ExportRecord, learned: boolean, state: ExportState): AsyncGenerator<Batch, ExportState> {
+    const response = await this.pollUntilReady(record, learned, false)
+    if ('error' in response) return yield* this.failed(record, response.error, state)
+    const next = advance(state, record.window)
+    const archive = this.ctx.options.archive ?? this.ctx.config.archiveExports
+    const archivePath = archive ? path.join(this.ctx.config.dataDir, 'exports', this.account.name, this.stream, `${record.exportId}.json.gz`) : undefined
+    const body = response.response.body ? Readable.fromWeb(response.response.body as never) : Readable.from([])
+    const context = { account: this.account.name, timeZone: this.account.timezone, groupId: record.window.groupId }
+    let normalizer: Normalizer | null = null
+    let rows = 0
+    for await (const event of readExport(body, { batchSize: this.ctx.config.batchSize, archivePath, label: `export ${record.exportId}` })) {
+      if (event.type === 'end' && event.error) return yield* this.failed(record, event.error, state)
+      if (event.fields === null) continue
+      normalizer ??= createNormalizer(this.stream, event.fields, context)
+      const batch = rowsBatch(this.stream, normalizer, event.rows)
+      rows += event.rows.length
+      this.ctx.progress({ phase: `export ${record.exportId} loading`, done: rows })
+      if (event.type === 'rows') {
+        yield batch
+        continue
+      }
+      const loadedAt = this.ctx.clock.now()
+      const { account } = this
+      yield { ...batch, state: next, onCommit: (trx) => markLoaded(trx, account.name, record.exportId, event.total, loadedAt) }
+      this.ctx.log.info({ exportId: record.exportId, rows: event.total }, 'export loaded')
+    }
+    return next
+  }
+
+  /**
+   * Checks the export until it is ready (returns its unread body) or failed (returns the error).
+   * `discard`: only wait for readiness (an export of another stream blocking the slot).
+   */
+  private async pollUntilReady(record: ExportRecord, learned: boolean, discard: boolean): Promise<{ response: Response } | { error: ApiError }> {
+    const { clock, db, log } = this.ctx
+    const poll = this.account.poll
+    const deadline = clock.now() + poll.timeoutSeconds * 1000
+    let misses = 0
+    let nextAt = record.status === 'ready' ? clock.now() : record.lastPendingAt !== null
+      ? record.lastPendingAt + nextCheckDelay(record.lastPendingAt - record.startedAt, learned, poll)
+      : record.startedAt + (record.firstWaitMs ?? poll.firstCheckSeconds * 1000)
+    for (;;) {
+      const now = clock.now()
+      if (nextAt > deadline) {
+        throw new DeferredError('EXPORT_TIMEOUT', `export ${record.exportId} (${record.stream}) was not ready after ${poll.timeoutSeconds} s; it stays pending and is collected next run`, new Date(nextAt))
+      }
+      this.ctx.progress({ phase: `export ${record.exportId} forming` })
+      if (nextAt > now) await clock.sleep(nextAt - now, this.ctx.signal)
+      if (this.holdsLease) await this.renew(record.exportId)
+      const checkedAt = clock.now()
+      const result = await this.client.checkExport(record.exportId, record.stream)
+      if (result.kind === 'error' && errorKind(result.error) === 'not_ready') {
+        await countCheck(db, this.account.name, record.exportId, checkedAt)
+        nextAt = clock.now() + nextCheckDelay(checkedAt - record.startedAt, learned, poll, ++misses)
+        continue
+      }
+      await countCheck(db, this.account.name, record.exportId, null)
+      if (result.kind === 'error') {
+        const kind = errorKind(result.error)
+        if (kind !== 'no_file' && kind !== 'not_found') this.client.fail(result.error, `checking export ${record.exportId}`)
+        await markFailed(db, this.account.name, record.exportId, describeError(result.error))
+        if (this.holdsLease) await this.release()
+        log.warn({ exportId: record.exportId, error: describeError(result.error) }, 'export failed')
+        return { error: result.error }
+      }
+      await markReady(db, this.account.name, record.exportId, checkedAt)
+      // Ready means formed: the account's slot is free for the next export (reference §3.4).
+      if (this.holdsLease) await this.release()
+      if (discard) {
+        await result.response.body?.cancel()
+        return { error: { code: null, message: 'discarded' } }
+      }
+      return { response: result.response }
+    }
+  }
+
+  /**
+   * 910 «Файл не создан, попробуйте другой фильтр» is permanent for that filter (reference §3.1):
+   * split the window and try the halves; a one-day window is skipped with a reject saying so.
+   * An export GetCourse no longer knows («Объект не найден») is simply started again.
+   */
+  private async *failed(record: ExportRecord, error: ApiError, state: ExportState): AsyncGenerator<Batch, ExportState> {
+    await markFailed(this.ctx.db, this.account.name, record.exportId, describeError(error))
+    if (errorKind(error) === 'not_found') return state
+    const queue = (state.queue ?? []).filter((w) => !covers(record.window, w))
+    const halves = splitWindow(record.window)
+    const rest = halves ? [...halves, ...queue] : queue
+    const next = settle({ ...state, queue: rest })
+    const rejects = halves
+      ? []
+      : [{ reason: `export ${record.exportId} failed (${describeError(error)}) for ${record.window.field} ${record.window.from}..${record.window.to}; window skipped`, raw: { exportId: record.exportId, filters: record.filters }, recordKey: record.exportId }]
+    yield { writes: [], read: 0, rejects, state: next }
+    return next
+  }
+
+  // ── the lease ───────────────────────────────────────────────────────────────────────────────
+
+  /** Long enough to cover the longest sleep between two renewals. */
+  private leaseTtl(): number {
+    return 2 * this.account.poll.maxIntervalSeconds * 1000 + this.options.budgetWaitMs + 60_000
+  }
+
+  private async acquire(): Promise<boolean> {
+    this.holdsLease = await acquireLease(this.ctx.db, this.account.name, this.holder, this.ctx.clock.now(), this.leaseTtl())
+    return this.holdsLease
+  }
+
+  private async renew(exportId?: string): Promise<void> {
+    const kept = await renewLease(this.ctx.db, this.account.name, this.holder.id, this.ctx.clock.now(), this.leaseTtl(), exportId)
+    if (!kept && this.holdsLease) {
+      this.holdsLease = false
+      throw new EtlError('EXPORT_FAILED', 'lost the export lease of this account (expired while waiting); the export stays pending for the next run')
+    }
+  }
+
+  private async release(): Promise<void> {
+    this.holdsLease = false
+    await releaseLease(this.ctx.db, this.account.name, this.holder.id)
+  }
+}
+
+/** Drops windows the finished export covered; an emptied queue moves the watermark to the plan's target. */
+function advance(state: ExportState, done: ExportWindow): ExportState {
+  return settle({ ...state, queue: (state.queue ?? []).filter((w) => !covers(done, w)) })
+}
+
+function settle(state: ExportState): ExportState {
+  if (state.queue?.length) return state
+  const { target, ...rest } = state
+  return target ? { ...rest, queue: [], watermark: target } : { ...rest, queue: [] }
+}

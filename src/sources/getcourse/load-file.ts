@@ -1,0 +1,79 @@
+import { createReadStream } from 'node:fs'
+import { open } from 'node:fs/promises'
+import path from 'node:path'
+import { createGunzip } from 'node:zlib'
+import { EtlError } from '../../errors.js'
+import type { Batch, SourceModule, Stream, StreamContext } from '../types.js'
+import type { ExportStream } from './columns.js'
+import { readExport } from './export-reader.js'
+import { createNormalizer, type Normalizer } from './normalize.js'
+import { rowsBatch } from './rows-batch.js'
+
+export interface LoadFileOptions {
+  /** Configured account name (its time zone converts the dates). */
+  account: string
+  stream: ExportStream
+  /** A saved export: the whole JSON answer or just its `info` object, plain or gzip. */
+  file: string
+  /** group_members files without an `ID группы` column. */
+  groupId?: number
+}
+
+/** Runs are recorded under this source name so a file load never touches the sync cursors. */
+export const LOAD_FILE_SOURCE = 'getcourse-file'
+
+async function isGzip(file: string): Promise<boolean> {
+  const handle = await open(file, 'r')
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(2), 0, 2, 0)
+    return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b
+  } finally {
+    await handle.close()
+  }
+}
+
+/**
+ * A source with one stream that loads a saved export file (e.g. an archived export or one
+ * downloaded by hand) through the same streaming parser, normalizer and upsert as a sync.
+ */
+export function loadFileSource(opts: LoadFileOptions): SourceModule {
+  return {
+    name: LOAD_FILE_SOURCE,
+    streamNames: [opts.stream],
+    streams(config, _options, deps) {
+      const account = config.getcourse.find((a) => a.name === opts.account)
+      const timeZone = account?.timezone ?? config.timezone
+      if (!account) deps.log.warn({ account: opts.account, timeZone }, 'account is not configured; dates are read in the default time zone')
+      const stream: Stream = {
+        source: LOAD_FILE_SOURCE,
+        account: opts.account,
+        name: opts.stream,
+        run: (ctx) => readFile(ctx, opts, timeZone),
+      }
+      return [stream]
+    },
+  }
+}
+
+async function* readFile(ctx: StreamContext, opts: LoadFileOptions, timeZone: string): AsyncIterable<Batch> {
+  const file = path.resolve(opts.file)
+  let input: NodeJS.ReadableStream
+  try {
+    input = (await isGzip(file)) ? createReadStream(file).pipe(createGunzip()) : createReadStream(file)
+  } catch (err) {
+    throw new EtlError('USAGE', `Cannot read ${file}: ${(err as Error).message}`, { cause: err })
+  }
+  const context = { account: opts.account, timeZone, groupId: opts.groupId }
+  let normalizer: Normalizer | null = null
+  let rows = 0
+  const label = `file ${path.basename(file)}`
+  for await (const event of readExport(input as AsyncIterable<Uint8Array>, { batchSize: ctx.config.batchSize, label })) {
+    if (event.type === 'end' && event.error) throw new EtlError('RESPONSE_INVALID', `${label} is not a ready export: ${event.error.code ?? ''} ${event.error.message}`.trim())
+    if (event.fields === null) continue
+    normalizer ??= createNormalizer(opts.stream, event.fields, context)
+    rows += event.rows.length
+    ctx.progress({ phase: `loading ${label}`, done: rows })
+    const batch = rowsBatch(opts.stream, normalizer, event.rows)
+    yield event.type === 'end' ? { ...batch, state: { file, rows: event.total, loadedAt: new Date(ctx.clock.now()).toISOString() } } : batch
+  }
+}

@@ -1,0 +1,290 @@
+import { COLUMNS, normalizeTitle, type ColumnSpec, type ExportStream } from './columns.js'
+import { LocalTime, parseWallClock } from './local-time.js'
+import { cellText, currencyCode, dealStatusCode, parseDate, parseFlag, parseId, parseInteger, parseMoney, parseTags, parseText, paymentStatusCode, type Cell } from './values.js'
+
+export interface NormalizeContext {
+  account: string
+  timeZone: string
+  /** group_members: the group the export was started for. */
+  groupId?: number | string
+}
+
+export type NormalizedRow = Record<string, unknown> & { account: string; extra: Record<string, unknown> }
+
+export type NormalizeResult =
+  | { ok: true; row: NormalizedRow }
+  | { ok: false; reason: string; raw: Record<string, unknown>; recordKey: string | null }
+
+export interface Normalizer {
+  /** Unique key per column position: title, `title_2` for repeats, `column_N` (1-based) for blank titles. */
+  readonly keys: readonly string[]
+  /** Typed column → export title position it is read from. */
+  readonly mapping: Readonly<Record<string, number>>
+  normalize(cells: readonly Cell[]): NormalizeResult
+}
+
+type Builder = (cells: readonly Cell[], values: readonly unknown[]) => NormalizedRow
+
+/**
+ * Compiles `(cells, values) => ({ account, <typed columns>, extra: { <title>: cell, … } })` for one
+ * export's columns. Wide exports (80+ columns) built key by key fall into V8's slow dictionary
+ * objects; a literal keeps one shape and is ~10× faster. Keys are embedded with JSON.stringify,
+ * `__proto__` as a computed key so it stays an own property.
+ */
+function compileBuilder(account: string, columns: readonly string[], extra: readonly (readonly [string, number])[]): Builder {
+  const key = (k: string) => (k === '__proto__' ? `[${JSON.stringify(k)}]` : JSON.stringify(k))
+  const typed = columns.map((c, t) => `${key(c)}: values[${t}]`)
+  const rest = extra.map(([k, i]) => `${key(k)}: cells[${i}] ?? null`)
+  const body = `return { account: ${JSON.stringify(account)}, ${typed.join(', ')}${typed.length ? ', ' : ''}extra: { ${rest.join(', ')} } }`
+  return new Function('cells', 'values', body) as Builder
+}
+
+/** Unique keys for the export's column titles; no column is ever dropped. */
+export function columnKeys(fields: readonly unknown[]): string[] {
+  const used = new Set<string>()
+  const seen = new Map<string, number>()
+  return fields.map((f, i) => {
+    const title = cellText(f as Cell)
+    if (title === '') return claim(`column_${i + 1}`)
+    const n = (seen.get(title) ?? 0) + 1
+    seen.set(title, n)
+    return claim(n === 1 ? title : `${title}_${n}`)
+  })
+
+  function claim(key: string): string {
+    let k = key
+    for (let n = 2; used.has(k); n++) k = `${key}_${n}`
+    used.add(k)
+    return k
+  }
+}
+
+/** Position of the column a spec reads, or -1. */
+function findColumn(spec: ColumnSpec, titles: readonly string[]): number {
+  const matches: number[] = []
+  const wanted = spec.titles?.map(normalizeTitle)
+  titles.forEach((t, i) => {
+    if (wanted ? wanted.includes(t) : spec.pattern!.test(t)) matches.push(i)
+  })
+  if (!matches.length) return -1
+  if (spec.pick !== 'utm' || matches.length === 1) {
+    // First listed title wins over later alternatives (e.g. `Состав заказа` over `Title`).
+    if (wanted && wanted.length > 1) {
+      for (const w of wanted) {
+        const i = titles.indexOf(w)
+        if (i >= 0) return i
+      }
+    }
+    return matches[0]!
+  }
+  // The system UTM block (`utm_source, utm_medium, …` in a row) is the last one; custom fields reuse titles.
+  const blockStarts = titles.flatMap((t, i) => (t === 'utm_source' && titles[i + 1] === 'utm_medium' ? [i] : []))
+  const block = blockStarts.at(-1)
+  if (block !== undefined) {
+    const inBlock = matches.filter((i) => i >= block && i < block + 6)
+    if (inBlock.length) return inBlock[0]!
+  }
+  return matches.at(-1)!
+}
+
+/** Deal money is usually `990.00` already (reference §4.5): skip the tolerant parser. */
+const PLAIN_AMOUNT = /^-?\d+(\.\d+)?$/
+const REJECT = Symbol('reject')
+/** A typed column that is NULL while the cell still has content (e.g. a zero date): the raw cell goes to extra. */
+const KEEP_RAW = Symbol('keep raw')
+type Converted = unknown | typeof REJECT | typeof KEEP_RAW
+
+function converter(kind: ColumnSpec['kind'], time: LocalTime): (cell: Cell) => Converted {
+  switch (kind) {
+    case 'key':
+      return (c) => parseId(c) ?? REJECT
+    case 'id':
+      return (c) => {
+        const v = parseId(c)
+        return v === undefined ? KEEP_RAW : v
+      }
+    case 'text':
+      return parseText
+    case 'int':
+      return (c) => {
+        const v = parseInteger(c)
+        return v === undefined ? KEEP_RAW : v
+      }
+    case 'flag':
+      return (c) => {
+        const v = parseFlag(c)
+        return v === undefined ? KEEP_RAW : v
+      }
+    case 'tags':
+      return parseTags
+    case 'money':
+      return (c) => {
+        if (typeof c === 'string' && PLAIN_AMOUNT.test(c)) return c
+        const v = parseMoney(c)
+        return v === undefined ? REJECT : v === null ? null : v.amount
+      }
+    case 'date':
+      return (c) => {
+        const v = parseDate(c)
+        if (v === undefined) return REJECT
+        return v === null && cellText(c) !== '' ? KEEP_RAW : v
+      }
+    case 'datetime':
+      return (c) => {
+        const p = parseWallClock(typeof c === 'string' ? c : cellText(c))
+        if (typeof p === 'number') return new Date(time.toUtc(p)).toISOString()
+        if (p === 'empty') return null
+        return p === 'zero' ? KEEP_RAW : REJECT
+      }
+  }
+}
+
+/** Columns derived from others once a row is read (status codes, currency, the group of the export). */
+type Finish = (row: NormalizedRow, cells: readonly Cell[]) => void
+
+function finisher(stream: ExportStream, fields: readonly string[], ctx: NormalizeContext): Finish {
+  switch (stream) {
+    case 'users':
+      return () => {}
+    case 'group_members':
+      return (row) => {
+        if (row.group_id == null && ctx.groupId != null) row.group_id = String(ctx.groupId)
+      }
+    case 'deals': {
+      const currency = titleCurrency(fields)
+      return (row) => {
+        row.status_code = dealStatusCode(row.status as string | null)
+        if (row.currency == null) row.currency = currency
+      }
+    }
+    case 'payments': {
+      const amount = fields.indexOf('сумма')
+      return (row, cells) => {
+        row.status_code = paymentStatusCode(row.status as string | null)
+        row.currency = amount >= 0 ? (parseMoney(cells[amount])?.currency ?? null) : null
+      }
+    }
+  }
+}
+
+/** `Стоимость, RUB` names the account currency (reference §4.3). */
+function titleCurrency(fields: readonly string[]): string | null {
+  for (const f of fields) {
+    const m = /^стоимость,\s*([a-z]{3})$/.exec(f)
+    if (m) return currencyCode(m[1]!)
+  }
+  return null
+}
+
+const DERIVED: Record<ExportStream, readonly string[]> = { users: [], group_members: ['group_id'], deals: ['status_code', 'currency'], payments: ['status_code', 'currency'] }
+
+const NEEDS_GROUP: Record<ExportStream, string | null> = { users: null, group_members: 'group_id', deals: null, payments: null }
+
+/**
+ * Builds the row mapper for one export: titles are resolved once, then every row is a loop over
+ * precomputed positions. Unmapped cells go to `extra` under their unique key.
+ */
+export function createNormalizer(stream: ExportStream, fields: readonly unknown[], ctx: NormalizeContext): Normalizer {
+  const keys = columnKeys(fields)
+  const titles = fields.map((f) => normalizeTitle(cellText(f as Cell)))
+  const time = new LocalTime(ctx.timeZone)
+  const typed: { index: number; column: string; convert: (cell: Cell) => Converted }[] = []
+  const mapping: Record<string, number> = {}
+  const taken = new Set<number>()
+  for (const spec of COLUMNS[stream]) {
+    const index = findColumn(spec, titles)
+    if (index < 0 || taken.has(index)) continue
+    taken.add(index)
+    mapping[spec.column] = index
+    typed.push({ index, column: spec.column, convert: converter(spec.kind, time) })
+  }
+  const keySpec = COLUMNS[stream].find((s) => s.kind === 'key')!
+  const keyIndex = mapping[keySpec.column] ?? -1
+  const extraIndexes = keys.map((_, i) => i).filter((i) => !taken.has(i))
+  const finish = finisher(stream, titles, ctx)
+  const needsGroup = NEEDS_GROUP[stream]
+  const columns = typed.map((c) => c.column)
+  for (const d of DERIVED[stream]) if (!columns.includes(d)) columns.push(d)
+  const build = compileBuilder(ctx.account, columns, extraIndexes.map((i) => [keys[i]!, i]))
+  const values: unknown[] = new Array(columns.length).fill(null)
+
+  function reject(reason: string, cells: readonly Cell[]): NormalizeResult {
+    const raw: Record<string, unknown> = {}
+    const width = Math.max(cells.length, keys.length)
+    for (let i = 0; i < width; i++) raw[i < keys.length ? keys[i]! : `column_${i + 1}`] = cells[i] ?? null
+    const id = keyIndex >= 0 ? cellText(cells[keyIndex]) : ''
+    return { ok: false, reason, raw, recordKey: id === '' ? null : id.slice(0, 200) }
+  }
+
+  function normalize(cells: readonly Cell[]): NormalizeResult {
+    if (!Array.isArray(cells)) return reject(`row is not an array but ${typeof cells}`, [cells as Cell])
+    if (keyIndex < 0) return reject(`the export has no "${keySpec.titles![0]}" column`, cells)
+    let keepRaw: number[] | null = null
+    for (let t = 0; t < typed.length; t++) {
+      const col = typed[t]!
+      const value = col.convert(cells[col.index])
+      if (value === REJECT) {
+        const title = cellText(fields[col.index] as Cell)
+        return reject(`${col.column === keySpec.column ? 'id' : col.column}: cannot read ${JSON.stringify(cellText(cells[col.index]))} from column "${title}"`, cells)
+      }
+      if (value === KEEP_RAW) {
+        values[t] = null
+        ;(keepRaw ??= []).push(col.index)
+      } else values[t] = value
+    }
+    const row = build(cells, values)
+    if (keepRaw) for (const i of keepRaw) row.extra[keys[i]!] = cells[i] ?? null
+    for (let i = keys.length; i < cells.length; i++) row.extra[`column_${i + 1}`] = cells[i] ?? null
+    finish(row, cells)
+    if (needsGroup && row[needsGroup] == null) return reject(`${needsGroup} is unknown (no "ID группы" column and no group given)`, cells)
+    return { ok: true, row }
+  }
+
+  return { keys, mapping, normalize }
+}
+
+type DirectResult = { ok: true; row: NormalizedRow } | { ok: false; reason: string; raw: unknown; recordKey: string | null }
+
+function splitKnown(item: Record<string, unknown>, known: readonly string[]): Record<string, unknown> {
+  const extra: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(item)) if (!known.includes(k)) extra[k] = v
+  return extra
+}
+
+/** One entry of `/pl/api/account/groups` (reference §5.1): `id` may be a number or a string. */
+export function normalizeGroup(item: unknown, ctx: NormalizeContext, time = new LocalTime(ctx.timeZone)): DirectResult {
+  if (!item || typeof item !== 'object') return { ok: false, reason: 'group entry is not an object', raw: item, recordKey: null }
+  const g = item as Record<string, unknown>
+  const id = parseId(g.id as Cell)
+  if (!id) return { ok: false, reason: `group id is not a number: ${JSON.stringify(g.id)}`, raw: item, recordKey: null }
+  const added = parseWallClock(cellText(g.last_added_at as Cell))
+  if (added === 'invalid') return { ok: false, reason: `group last_added_at unreadable: ${JSON.stringify(g.last_added_at)}`, raw: item, recordKey: id }
+  const row: NormalizedRow = {
+    account: ctx.account,
+    id,
+    name: parseText(g.name as Cell),
+    last_added_at: typeof added === 'number' ? new Date(time.toUtc(added)).toISOString() : null,
+    extra: splitKnown(g, ['id', 'name', 'last_added_at']),
+  }
+  return { ok: true, row }
+}
+
+/** One entry of the additional-fields dictionary (reference §5.2): members may all be strings. */
+export function normalizeField(item: unknown, ctx: NormalizeContext): DirectResult {
+  if (!item || typeof item !== 'object') return { ok: false, reason: 'field entry is not an object', raw: item, recordKey: null }
+  const f = item as Record<string, unknown>
+  const id = parseId(f.id as Cell)
+  if (!id) return { ok: false, reason: `field id is not a number: ${JSON.stringify(f.id)}`, raw: item, recordKey: null }
+  const order = parseInteger(f.field_order_pos as Cell)
+  const row: NormalizedRow = {
+    account: ctx.account,
+    id,
+    title: typeof f.title === 'string' ? f.title.replaceAll('\u0000', '') : null,
+    type: parseText(f.type as Cell),
+    context_type: parseText(f.context_type as Cell),
+    required: parseFlag(f.required as Cell) ?? null,
+    field_order_pos: order ?? null,
+    extra: splitKnown(f, ['id', 'title', 'type', 'context_type', 'required', 'field_order_pos']),
+  }
+  return { ok: true, row }
+}
