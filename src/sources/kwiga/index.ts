@@ -1,8 +1,70 @@
-import type { SourceModule } from '../types.js'
+import type { KwigaCabinetConfig } from '../../config.js'
+import { EtlError } from '../../errors.js'
+import type { Batch, SourceModule, Stream, StreamContext } from '../types.js'
+import { KwigaClient } from './client.js'
+import { contactProductsStream } from './contact-products.js'
+import { contactsStream } from './contacts.js'
+import { courseUsersStream } from './course-users.js'
+import { contactListsStream, couponsStream, coursesStream, offersStream, productsStream, timezonesStream } from './dimensions.js'
+import { DEFAULT_KWIGA_OPTIONS, type KwigaSourceOptions, type ResolvedKwigaOptions, type StreamRun } from './stream-context.js'
 
-/** kwiga source: streams are defined in this folder. */
-export const kwigaSource: SourceModule = {
-  name: 'kwiga',
-  streamNames: [],
-  streams: () => [],
+export type { KwigaSourceOptions } from './stream-context.js'
+
+/** Run order within one cabinet: dimensions first; course_users reads the course ids `courses` stored. */
+export const KWIGA_STREAMS = ['timezones', 'products', 'offers', 'courses', 'coupons', 'contact_lists', 'contacts', 'contact_products', 'course_users'] as const
+
+export type KwigaStreamName = (typeof KWIGA_STREAMS)[number]
+
+const RUNS: Record<KwigaStreamName, (cabinet: string) => StreamRun> = {
+  timezones: timezonesStream,
+  products: productsStream,
+  offers: offersStream,
+  courses: coursesStream,
+  coupons: couponsStream,
+  contact_lists: contactListsStream,
+  contacts: contactsStream,
+  contact_products: contactProductsStream,
+  course_users: courseUsersStream,
+}
+
+/** The KWIGA source with its tunables; `kwigaSource` uses the defaults. */
+export function createKwigaSource(overrides: KwigaSourceOptions = {}): SourceModule {
+  const options: ResolvedKwigaOptions = { ...DEFAULT_KWIGA_OPTIONS, ...overrides }
+  return {
+    name: 'kwiga',
+    streamNames: KWIGA_STREAMS,
+    streams(config, selection) {
+      if (selection.source === 'kwiga') {
+        const unknown = (selection.streams ?? []).filter((s) => !(KWIGA_STREAMS as readonly string[]).includes(s))
+        if (unknown.length) throw new EtlError('USAGE', `Unknown kwiga stream(s) ${unknown.join(', ')}; expected: ${KWIGA_STREAMS.join(', ')}`)
+      }
+      const cabinets = config.kwiga.filter((c) => !selection.accounts?.length || selection.accounts.includes(c.name))
+      const names = KWIGA_STREAMS.filter((s) => !selection.streams?.length || selection.streams.includes(s))
+      return cabinets.flatMap((cabinet) => names.map((name) => kwigaStream(cabinet, name, options)))
+    },
+  }
+}
+
+export const kwigaSource: SourceModule = createKwigaSource()
+
+function kwigaStream(cabinet: KwigaCabinetConfig, name: KwigaStreamName, options: ResolvedKwigaOptions): Stream {
+  const run = RUNS[name](cabinet.name)
+  return {
+    source: 'kwiga',
+    account: cabinet.name,
+    name,
+    run(ctx: StreamContext): AsyncIterable<Batch> {
+      const client = new KwigaClient({
+        cabinet,
+        clock: ctx.clock,
+        log: ctx.log,
+        signal: ctx.signal,
+        onRequest: () => ctx.countRequests(1),
+        maxRateLimitWaitMs: options.maxRateLimitWaitMs,
+      })
+      const full = (watermark: unknown, lastFullAt: string | null) =>
+        Boolean(ctx.options.full) || watermark == null || lastFullAt === null || ctx.clock.now() - Date.parse(lastFullAt) >= options.fullRefreshMs
+      return run({ ctx, client, cabinet, options, full })
+    },
+  }
 }

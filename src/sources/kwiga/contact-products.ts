@@ -1,0 +1,82 @@
+import { sql } from 'kysely'
+import type { Db } from '../../db/index.js'
+import type { Batch, RejectInput } from '../types.js'
+import { normalizeEach, replaceWrite } from './crawl.js'
+import { normalizeContactProduct, type ContactProductRows } from './normalize.js'
+import { fetchPages } from './pages.js'
+import type { StreamKit, StreamRun } from './stream-context.js'
+
+export interface ContactToCheck {
+  contactId: string
+  contactHash: string
+}
+
+/**
+ * Contacts whose `/contacts/:id/products` is due: every contact whose fingerprint changed since it
+ * was last checked (written by the contacts stream), then the `sweepSize` checked longest ago, so
+ * access that changes without touching the contact (expiry, revocation) is seen within a bounded time.
+ */
+export async function contactsToCheck(db: Db, cabinet: string, sweepSize: number): Promise<ContactToCheck[]> {
+  const { rows } = await sql<{ contact_id: string; contact_hash: string }>`
+    (select contact_id, contact_hash from kwiga.contact_product_checks
+      where cabinet = ${cabinet} and checked_hash is distinct from contact_hash
+      order by contact_id)
+    union all
+    (select contact_id, contact_hash from kwiga.contact_product_checks
+      where cabinet = ${cabinet} and checked_hash = contact_hash
+      order by checked_at nulls first, contact_id
+      limit ${sweepSize})`.execute(db)
+  return rows.map((r) => ({ contactId: String(r.contact_id), contactHash: r.contact_hash }))
+}
+
+/** One call per contact (N+1, §6): access rows and subscriptions, replaced per contact. */
+export function contactProductsStream(cabinet: string): StreamRun {
+  return async function* (k): AsyncIterable<Batch> {
+    const todo = await contactsToCheck(k.ctx.db, cabinet, k.options.sweepSize)
+    k.ctx.log.info({ contacts: todo.length }, 'contacts to check for products')
+    for (let i = 0; i < todo.length; i += k.options.contactsPerBatch) {
+      const group = todo.slice(i, i + k.options.contactsPerBatch)
+      k.ctx.progress({ phase: 'contact products', done: i, total: todo.length })
+      yield await loadGroup(k, cabinet, group)
+    }
+    if (!todo.length) yield { writes: [], read: 0, state: { completedAt: new Date(k.ctx.clock.now()).toISOString() } }
+  }
+}
+
+async function loadGroup(k: StreamKit, cabinet: string, group: readonly ContactToCheck[]): Promise<Batch> {
+  const rejects: RejectInput[] = []
+  const products: ContactProductRows[] = []
+  const parents: unknown[][] = []
+  let read = 0
+  for (const { contactId } of group) {
+    const items = await readContactProducts(k, contactId)
+    if (items === null) {
+      k.ctx.log.info({ contactId }, 'contact not found (404) while reading its products; skipped')
+      continue
+    }
+    read += items.length
+    products.push(...normalizeEach(items, rejects, (item) => normalizeContactProduct(cabinet, contactId, item)))
+    parents.push([cabinet, contactId])
+  }
+  const checkedAt = new Date(k.ctx.clock.now()).toISOString()
+  return {
+    writes: [
+      replaceWrite('kwiga.contact_products', ['cabinet', 'contact_id', 'product_id'], products.map((p) => p.product), ['cabinet', 'contact_id'], parents),
+      replaceWrite('kwiga.product_subscriptions', ['cabinet', 'subscription_id'], products.flatMap((p) => p.subscriptions), ['cabinet', 'contact_id'], parents),
+      { table: 'kwiga.contact_product_checks', key: ['cabinet', 'contact_id'], rows: group.map((c) => ({ cabinet, contact_id: c.contactId, contact_hash: c.contactHash, checked_hash: c.contactHash, checked_at: checkedAt })) },
+    ],
+    rejects,
+    read,
+    state: { checkedAt },
+  }
+}
+
+/** Items of every page (documented as paginated, answered without `meta`: §4.33); null on 404. */
+async function readContactProducts(k: StreamKit, contactId: string): Promise<unknown[] | null> {
+  const items: unknown[] = []
+  for await (const page of fetchPages(k.client, { path: `/contacts/${contactId}/products`, pageSize: 100 })) {
+    if (page.notFound) return null
+    items.push(...page.items)
+  }
+  return items
+}

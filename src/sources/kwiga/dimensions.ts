@@ -1,0 +1,142 @@
+import type { TableWrite } from '../../db/upsert.js'
+import type { Batch, RejectInput } from '../types.js'
+import { filterSince, later, normalizeEach, replaceWrite, runCrawl, type CrawlStep, type PageLoad } from './crawl.js'
+import { normalizeContactList, normalizeContactListDetail, normalizeCoupon, normalizeCourse, normalizeOffer, normalizeProduct, normalizeTimezone } from './normalize.js'
+import type { Page } from './pages.js'
+import { resumablePlan, type StreamKit, type StreamRun } from './stream-context.js'
+
+/** Small lists read whole on every run (products, offers, courses, contact lists, timezones). */
+
+type LoadPage = (page: Page, k: StreamKit) => Promise<Omit<PageLoad<null>, 'candidate'>> | Omit<PageLoad<null>, 'candidate'>
+
+function fullRefresh(step: CrawlStep, load: LoadPage): StreamRun {
+  return async function* (k): AsyncIterable<Batch> {
+    const plan = resumablePlan<null>(k.ctx, () => ({ steps: [step], step: 0, page: 1, candidate: null, full: true }))
+    yield* runCrawl({
+      ctx: k.ctx,
+      client: k.client,
+      plan,
+      saved: {},
+      load: async (_step, page) => ({ ...(await load(page, k)), candidate: null }),
+      finish: () => ({ completedAt: new Date(k.ctx.clock.now()).toISOString() }),
+    })
+  }
+}
+
+export function timezonesStream(cabinet: string): StreamRun {
+  return fullRefresh({ label: 'timezones', path: '/timezones', query: [], pageSize: 100 }, (page) => {
+    const rejects: RejectInput[] = []
+    const rows = normalizeEach(page.items, rejects, (i) => normalizeTimezone(cabinet, i))
+    return { writes: [{ table: 'kwiga.timezones', key: ['cabinet', 'timezone_id'], rows }], rejects }
+  })
+}
+
+export function productsStream(cabinet: string): StreamRun {
+  return fullRefresh({ label: 'products', path: '/products', query: [['sort_by', 'asc']], pageSize: 100 }, (page) => {
+    const rejects: RejectInput[] = []
+    const rows = normalizeEach(page.items, rejects, (i) => normalizeProduct(cabinet, i))
+    return { writes: [{ table: 'kwiga.products', key: ['cabinet', 'product_id'], rows }], rejects }
+  })
+}
+
+export function offersStream(cabinet: string): StreamRun {
+  // No sort_by on /offers (§2 R9): pages shifting under a new offer are handled in pages.ts.
+  return fullRefresh({ label: 'offers', path: '/offers', query: [], pageSize: 100 }, (page) => {
+    const rejects: RejectInput[] = []
+    const offers = normalizeEach(page.items, rejects, (i) => normalizeOffer(cabinet, i))
+    return {
+      writes: [
+        { table: 'kwiga.offers', key: ['cabinet', 'offer_id'], rows: offers.map((o) => o.offer) },
+        replaceWrite('kwiga.offer_products', ['cabinet', 'offer_id', 'product_id'], offers.flatMap((o) => o.products), ['cabinet', 'offer_id'], offers.map((o) => [cabinet, o.offer.offer_id])),
+      ],
+      rejects,
+    }
+  })
+}
+
+export function coursesStream(cabinet: string): StreamRun {
+  // per_page is capped at 15 for courses (§2 R6).
+  const query: [string, string][] = [['with[]', 'offers'], ['sort_by', 'asc']]
+  return fullRefresh({ label: 'courses', path: '/courses', query, pageSize: 15 }, (page) => {
+    const rejects: RejectInput[] = []
+    const courses = normalizeEach(page.items, rejects, (i) => normalizeCourse(cabinet, i))
+    const withOffers = courses.filter((c) => c.offers !== null)
+    return {
+      writes: [
+        { table: 'kwiga.courses', key: ['cabinet', 'course_id'], rows: courses.map((c) => c.course) },
+        replaceWrite('kwiga.course_offers', ['cabinet', 'course_id', 'offer_id'], withOffers.flatMap((c) => c.offers!), ['cabinet', 'course_id'], withOffers.map((c) => [cabinet, c.course.course_id])),
+      ],
+      rejects,
+    }
+  })
+}
+
+/** Lists (page/`limit`, §4.10), then one detail call per list for its embedded members (§2 R12). */
+export function contactListsStream(cabinet: string): StreamRun {
+  const step: CrawlStep = { label: 'contact lists', path: '/mailing/contact-lists', query: [], pageSize: 100, sizeParam: 'limit' }
+  return fullRefresh(step, async (page, k) => {
+    const rejects: RejectInput[] = []
+    const lists = normalizeEach(page.items, rejects, (i) => normalizeContactList(cabinet, i))
+    const members: TableWrite['rows'] = []
+    const parents: unknown[][] = []
+    for (const list of lists) {
+      const body = await k.client.get(`/mailing/contact-lists/${list.list_id}`, [], 'object')
+      if (body === null) {
+        k.ctx.log.warn({ listId: list.list_id }, 'contact list vanished between the list and its detail (404); members left as they were')
+        continue
+      }
+      const detail = normalizeContactListDetail(cabinet, body.data)
+      Object.assign(list, detail.list)
+      if (detail.members === null) continue
+      if (detail.countContacts !== null && detail.countContacts > detail.members.length) {
+        k.ctx.log.warn({ listId: list.list_id, embedded: detail.members.length, counted: detail.countContacts }, 'contact list detail embeds fewer members than its statistic counts')
+      }
+      members.push(...detail.members)
+      parents.push([cabinet, list.list_id])
+    }
+    return {
+      writes: [
+        { table: 'kwiga.contact_lists', key: ['cabinet', 'list_id'], rows: lists },
+        replaceWrite('kwiga.contact_list_members', ['cabinet', 'list_id', 'contact_id'], members, ['cabinet', 'list_id'], parents),
+      ],
+      rejects,
+    }
+  })
+}
+
+interface CouponState {
+  /** Latest `created_at` loaded. */
+  watermark?: string | null
+  lastFullAt?: string | null
+}
+
+/**
+ * Coupons: incremental on `filters[date_from]` (creation date, §2 R13) from the newest coupon seen,
+ * minus the overlap; a full read (every `fullRefreshMs`, or `--full`) picks up `used_amount`,
+ * `is_active` and `deleted_at`, which change after creation. No pagination is documented: pages.ts
+ * treats an answer without `meta` as the only page.
+ */
+export function couponsStream(cabinet: string): StreamRun {
+  return async function* (k): AsyncIterable<Batch> {
+    const saved = (k.ctx.state ?? {}) as CouponState
+    const now = new Date(k.ctx.clock.now()).toISOString()
+    const plan = resumablePlan<string | null>(k.ctx, () => {
+      const full = k.full(saved.watermark ?? null, saved.lastFullAt ?? null)
+      const query: [string, string][] = full || !saved.watermark ? [] : [['filters[date_from]', filterSince(saved.watermark, k.options.overlapMs)]]
+      return { steps: [{ label: 'coupons', path: '/coupons', query, pageSize: 100 }], step: 0, page: 1, candidate: saved.watermark ?? null, full }
+    })
+    yield* runCrawl({
+      ctx: k.ctx,
+      client: k.client,
+      plan,
+      saved: { ...saved },
+      load: (_step, page, candidate) => {
+        const rejects: RejectInput[] = []
+        const rows = normalizeEach(page.items, rejects, (i) => normalizeCoupon(cabinet, i))
+        for (const r of rows) candidate = later(candidate, r.created_at as string | null)
+        return { writes: [{ table: 'kwiga.coupons', key: ['cabinet', 'coupon_id'], rows }], rejects, candidate }
+      },
+      finish: (candidate) => ({ watermark: candidate, lastFullAt: plan.full ? now : (saved.lastFullAt ?? null) }),
+    })
+  }
+}

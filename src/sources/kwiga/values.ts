@@ -1,0 +1,124 @@
+/**
+ * Lenient coercions for KWIGA payloads. The documented types and the real answers disagree
+ * (reference §4.3): ids and money arrive as numbers or strings, enums as objects or scalars,
+ * `""` stands for null. Every helper returns null for what it cannot read instead of throwing.
+ */
+
+export type Item = Record<string, unknown>
+
+export function isItem(value: unknown): value is Item {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** The object at `key`, or null (absent, null, `[]` for an empty PHP object — §4.25). */
+export function objectAt(item: Item, key: string): Item | null {
+  const value = item[key]
+  return isItem(value) ? value : null
+}
+
+/** The array at `key`, or null when the key is absent (absent ≠ empty, §4.36). */
+export function arrayAt(item: Item, key: string): unknown[] | null {
+  const value = item[key]
+  return Array.isArray(value) ? value : null
+}
+
+/** Text without NUL characters (Postgres text rejects them); `""` → null. */
+export function text(value: unknown): string | null {
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value)
+  if (typeof value !== 'string') return null
+  const clean = value.includes('\u0000') ? value.replaceAll('\u0000', '') : value
+  return clean === '' ? null : clean
+}
+
+const DIGITS = /^-?\d{1,19}$/
+
+/** A bigint id from a number or a numeric string, as a string (ids exceed int32, §6). */
+export function id(value: unknown): string | null {
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? String(value) : null
+  if (typeof value === 'bigint') return value.toString()
+  if (typeof value === 'string' && DIGITS.test(value.trim())) return String(BigInt(value.trim()))
+  return null
+}
+
+/** An integer from a number or numeric string. */
+export function int(value: unknown): number | null {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value
+  return typeof n === 'number' && Number.isInteger(n) ? n : null
+}
+
+const DECIMAL = /^-?\d+(\.\d+)?$/
+
+/** Money and scores as a decimal string for `numeric`: `"10.00"`, `5` and `"147"` all parse (§4.20). */
+export function decimal(value: unknown): string | null {
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : null
+  if (typeof value !== 'string') return null
+  const s = value.trim().replace(',', '.')
+  return DECIMAL.test(s) ? s : null
+}
+
+export function bool(value: unknown): boolean | null {
+  if (typeof value === 'boolean') return value
+  if (value === 1 || value === '1' || value === 'true') return true
+  if (value === 0 || value === '0' || value === 'false') return false
+  return null
+}
+
+/** An ISO timestamp normalized to UTC, or null when absent or unparseable. */
+export function time(value: unknown): string | null {
+  if (typeof value !== 'string' || value.trim() === '') return null
+  const ms = Date.parse(value.includes(' ') && !value.includes('T') ? value.replace(' ', 'T') + 'Z' : value)
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : null
+}
+
+/**
+ * `<name>` as a UTC time, preferring the `<name>_utc` sibling: the bare field is cabinet-local wall
+ * time wrongly suffixed with `Z` whenever a `_utc` sibling exists (§4.27).
+ */
+export function utcTime(item: Item, name: string): string | null {
+  const utcKey = `${name}_utc`
+  if (utcKey in item) return time(item[utcKey])
+  return time(item[name])
+}
+
+export interface EnumValue {
+  id: string | null
+  label: string | null
+}
+
+/**
+ * An enum that arrives as `{id, name}`, `{id, title}`, `{id, slug, title}`, `{id: "string", name}`
+ * (§4.24) or, as documented, a bare scalar (§4.18–19): a number is its id, a word its label.
+ */
+export function enumAt(item: Item, key: string): EnumValue {
+  const value = item[key]
+  if (isItem(value)) return { id: text(value.id), label: text(value.title) ?? text(value.name) ?? text(value.slug) }
+  if (typeof value === 'number' || (typeof value === 'string' && DIGITS.test(value))) return { id: text(value), label: null }
+  return { id: null, label: text(value) }
+}
+
+/** Amount and currency of a Price (`price`, `price_info`, `cost_info`, §4.6). */
+export function priceAt(item: Item, key: string): { amount: string | null; currency: string | null } {
+  const price = objectAt(item, key)
+  if (!price) return { amount: decimal(item[key]), currency: null }
+  const currency = objectAt(price, 'currency')
+  return { amount: decimal(price.amount), currency: currency ? text(currency.code) : text(price.currency_code) }
+}
+
+/** Plain JSON copy without NUL characters in strings, for `raw`/`extra` jsonb columns. */
+export function json(value: unknown): unknown {
+  if (typeof value === 'string') return value.includes('\u0000') ? value.replaceAll('\u0000', '') : value
+  if (Array.isArray(value)) return value.map(json)
+  if (isItem(value)) {
+    const out: Item = {}
+    for (const [k, v] of Object.entries(value)) out[k.replaceAll('\u0000', '')] = json(v)
+    return out
+  }
+  return value ?? null
+}
+
+/** A copy of `item` without the given keys (nested sets stored in their own tables). */
+export function without(item: Item, keys: readonly string[]): Item {
+  const out: Item = {}
+  for (const [k, v] of Object.entries(item)) if (!keys.includes(k)) out[k] = v
+  return out
+}
