@@ -10,6 +10,7 @@ import { loadJobs } from './jobs.js'
 import { ProgressReporter } from './progress.js'
 import { JobRunner, scheduleJobs } from './schedule.js'
 import { createLogger, redact, type Logger } from './log.js'
+import { loadFileSource } from './sources/getcourse/index.js'
 import { allSources } from './sources/index.js'
 import type { SyncOptions } from './sources/types.js'
 import { collectStatus, formatStatus } from './status.js'
@@ -112,6 +113,29 @@ export function buildProgram(): Command {
           const failed = summary.results.filter((r) => r.status === 'failed' || r.status === 'aborted')
           throw new EtlError('USAGE', `${failed.length} stream(s) did not finish: ${failed.map((r) => `${r.source}/${r.account}/${r.stream}`).join(', ')}`)
         }
+      } finally {
+        await warehouse.close()
+      }
+    })
+
+  program
+    .command('load-file')
+    .description('load a saved GetCourse export (whole JSON answer or its `info`, plain or .gz) with the sync normalizer')
+    .requiredOption('--account <name>', 'configured GetCourse account name (its time zone reads the dates)')
+    .addOption(new Option('--stream <name>', 'what the export holds').choices(['users', 'group_members', 'deals', 'payments']).makeOptionMandatory())
+    .requiredOption('--file <path>', 'the saved export')
+    .option('--group-id <n>', 'group id, for group_members files without an `ID группы` column', (v) => {
+      if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`expected a group id, got "${v}"`)
+      return Number(v)
+    })
+    .action(async (o: { account: string; stream: 'users' | 'group_members' | 'deals' | 'payments'; file: string; groupId?: number }, cmd: Command) => {
+      const { config, log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>())
+      try {
+        const source = loadFileSource({ account: o.account, stream: o.stream, file: o.file, groupId: o.groupId })
+        const progress = new ProgressReporter(log).start()
+        const summary = await runSync({ warehouse, config, log, clock: systemClock, sources: [source], signal: shutdownSignal(log), onProgress: progress.update }).finally(() => progress.stop())
+        printSummary(summary)
+        if (!summary.ok) throw new EtlError('USAGE', summary.results[0]?.message ?? 'load failed')
       } finally {
         await warehouse.close()
       }

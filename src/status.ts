@@ -82,7 +82,12 @@ export async function collectStatus(db: Db, config: Config, sources: readonly So
   }
   for (const r of rejectRows) ensure(r.source, r.account, r.stream).rejects = r.n
   const streams = [...entries.values()].sort((a, b) => a.source.localeCompare(b.source) || a.account.localeCompare(b.account))
-  return { database: label, streams, accounts: {} }
+  const accounts: StatusReport['accounts'] = {}
+  for (const m of sources) {
+    if (!m.accountStatus) continue
+    for (const [account, facts] of Object.entries(await m.accountStatus(db, config, now))) accounts[`${m.name}:${account}`] = facts
+  }
+  return { database: label, streams, accounts }
 }
 
 export function formatAge(seconds: number | null): string {

@@ -83,4 +83,6 @@ export interface SourceModule {
   readonly streamNames: readonly string[]
   /** Streams for every configured account, honouring `options.accounts` / `options.streams`. */
   streams(config: Config, options: SyncOptions, deps: SourceDeps): Stream[]
+  /** Extra facts for `status`, per configured account (e.g. GetCourse budget and pending exports). */
+  accountStatus?(db: Db, config: Config, now: number): Promise<Record<string, Record<string, unknown>>>
 }
