@@ -21,6 +21,22 @@ export interface Figure {
   note?: string
 }
 
+export interface BenchContext {
+  /** A fresh, migrated database on the benchmark server, dropped after the bench. */
+  warehouse: Warehouse
+  url: string
+  /** `--scale`: multiply the default sizes (1 = the sizes the targets are defined for). */
+  scale: number
+}
+
+/** A `bench/<name>.bench.ts` file exports `bench`. */
+export interface Bench {
+  name: string
+  /** Lower runs first. @default 50 */
+  order?: number
+  run(ctx: BenchContext): Promise<Figure[]>
+}
+
 export function ratio(f: Figure): number | undefined {
   return f.baseline ? f.value / f.baseline.value : undefined
 }

@@ -27,6 +27,8 @@ export interface DumpOptions {
   gzip?: boolean
   /** Rows fetched from the cursor at a time. @default 5000 */
   fetchSize?: number
+  /** How rows leave Postgres: `copy` (server default) or `cursor` (embedded; tests compare the two). */
+  strategy?: 'copy' | 'cursor'
   /** Skip `account` / `since` filters on tables that lack the column instead of failing (`--all`). */
   lenient?: boolean
 }
@@ -77,29 +79,61 @@ function inlineParams(query: string, params: unknown[]): string {
   return query.replace(/\$(\d+)::text/g, (_m, i: string) => `'${String(params[Number(i) - 1]).replaceAll("'", "''").replaceAll('\u0000', '')}'::text`)
 }
 
-const COPY_UNESCAPE: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\' }
-
-/** COPY text format → batches of records (`\N` → null), with formula cells neutralized. */
-class CopyTextParser extends Transform {
-  private rest = ''
-  constructor() {
-    super({ readableObjectMode: true, readableHighWaterMark: 4 })
+/**
+ * Postgres CSV → our file: prepends the header, counts records and, for Excel, turns each record's
+ * LF into CRLF. Newlines inside quoted fields are left alone, so quotes are tracked across chunks.
+ */
+class CsvRecordFramer extends Transform {
+  private inQuotes = false
+  private started = false
+  constructor(
+    private readonly header: string,
+    private readonly crlf: boolean,
+    private readonly counted: (n: number) => void,
+  ) {
+    super()
   }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null, batch?: unknown) => void): void {
-    const text = this.rest + chunk.toString('utf8')
-    const batch: (string | null)[][] = []
-    let start = 0
-    for (let nl = text.indexOf('\n', start); nl !== -1; nl = text.indexOf('\n', start)) {
-      batch.push(parseCopyLine(text.slice(start, nl)))
-      start = nl + 1
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null, out?: Buffer) => void): void {
+    const parts: Buffer[] = []
+    if (!this.started) {
+      this.started = true
+      parts.push(Buffer.from(this.header))
     }
-    this.rest = text.slice(start)
-    done(null, batch.length ? batch : undefined)
+    let records = 0
+    let from = 0
+    let pos = 0
+    while (pos < chunk.length) {
+      const quote = chunk.indexOf(0x22, pos)
+      if (this.inQuotes) {
+        if (quote === -1) break
+        this.inQuotes = false
+        pos = quote + 1
+        continue
+      }
+      const nl = chunk.indexOf(0x0a, pos)
+      if (nl === -1 && quote === -1) break
+      if (quote !== -1 && (nl === -1 || quote < nl)) {
+        this.inQuotes = true
+        pos = quote + 1
+        continue
+      }
+      records++
+      if (this.crlf) {
+        parts.push(chunk.subarray(from, nl), CRLF)
+        from = nl + 1
+      }
+      pos = nl + 1
+    }
+    parts.push(chunk.subarray(from))
+    this.counted(records)
+    done(null, parts.length === 1 ? parts[0] : Buffer.concat(parts))
   }
-  override _flush(done: (err?: Error | null, batch?: unknown) => void): void {
-    done(null, this.rest ? [parseCopyLine(this.rest)] : undefined)
+  override _flush(done: (err?: Error | null, out?: Buffer) => void): void {
+    done(null, this.started ? undefined : Buffer.from(this.header))
   }
 }
+
+const CRLF = Buffer.from('\r\n')
 
 /** Batches of records → CSV text, header first (with a BOM for Excel). */
 function csvWriter(columns: string[], excel: boolean, counted: (n: number) => void): Transform {
@@ -121,17 +155,19 @@ function csvWriter(columns: string[], excel: boolean, counted: (n: number) => vo
   })
 }
 
-function parseCopyLine(line: string): (string | null)[] {
-  const cells: (string | null)[] = line.split('\t')
-  for (let i = 0; i < cells.length; i++) {
-    const c = cells[i]!
-    if (c === '\\N') cells[i] = null
-    else cells[i] = neutralizeCell(c.includes('\\') ? c.replace(/\\([bfnrtv\\])/g, (_m, e: string) => COPY_UNESCAPE[e]!) : c)
-  }
-  return cells
+/** SQL twin of neutralizeCell for the COPY path, applied to text-like columns only (others cannot start with a formula character, except negative numbers). */
+function neutralizeSql(expr: string): string {
+  return `(case when ${expr} ~ '^[-=+@\t\r]' and ${expr} !~* '^-?[0-9]+([.,][0-9]+)?(e[-+]?[0-9]+)?$' then '''' || ${expr} else ${expr} end)`
 }
 
-function selectExpression(c: ColumnInfo, excel: boolean, tzCase: () => string): string {
+const TEXT_LIKE = /^(text|character|character varying|name|citext)\b|\[\]$/
+
+function selectExpression(c: ColumnInfo, excel: boolean, tzCase: () => string, inSql: boolean): string {
+  const expr = baseExpression(c, excel, tzCase)
+  return inSql && TEXT_LIKE.test(c.type) ? neutralizeSql(expr) : expr
+}
+
+function baseExpression(c: ColumnInfo, excel: boolean, tzCase: () => string): string {
   const col = ident(c.name)
   if (c.type.startsWith('timestamp with time zone')) {
     return excel ? `to_char(${col} at time zone ${tzCase()}, 'YYYY-MM-DD HH24:MI:SS')` : `to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
@@ -177,7 +213,8 @@ export async function dumpTable(warehouse: Warehouse, config: Config, options: D
     }
     return tz
   }
-  const selectList = columns.map((c) => `${selectExpression(c, Boolean(options.excel), tzCase)} as ${ident(c.name)}`).join(', ')
+  const viaCopy = Boolean(warehouse.pool) && options.strategy !== 'cursor'
+  const selectList = columns.map((c) => `${selectExpression(c, Boolean(options.excel), tzCase, viaCopy)} as ${ident(c.name)}`).join(', ')
   const where: string[] = []
   if (options.account && (accountCol || !options.lenient)) {
     if (!accountCol) throw new EtlError('DUMP_INVALID', `${options.table} has no account/cabinet column for --account`)
@@ -206,13 +243,15 @@ export async function dumpTable(warehouse: Warehouse, config: Config, options: D
   )
   const sink: NodeJS.WritableStream[] = options.gzip ? [createGzip(), createWriteStream(temp)] : [createWriteStream(temp)]
   try {
-    if (warehouse.pool) {
-      // Server: COPY … TO STDOUT is the fastest way out of Postgres (the pg row protocol is ~2× slower);
-      // its text format is parsed back into records here, then written by csv-stringify.
-      const client = await warehouse.pool.connect()
+    if (viaCopy) {
+      // Server: Postgres writes the CSV itself (COPY … FORMAT csv has our exact quoting: NULL bare,
+      // '' quoted), with formula cells neutralized in SQL; we only add the header and, for Excel, CRLF.
+      // The pg row protocol would be ~2× slower than COPY, and parsing rows back in JS slower still.
+      const client = await warehouse.pool!.connect()
       try {
-        const copySql = `copy (${inlineParams(query, params)}) to stdout`
-        await pipeline(client.query(copyTo(copySql)), new CopyTextParser(), csv, ...(sink as [Transform]))
+        const copySql = `copy (${inlineParams(query, params)}) to stdout with (format csv, delimiter '${options.excel ? ';' : ','}')`
+        const header = (options.excel ? '\ufeff' : '') + encodeCsv([columns.map((c) => c.name)], options.excel ? { delimiter: ';', eol: '\r\n' } : { delimiter: ',', eol: '\n' })
+        await pipeline(client.query(copyTo(copySql)), new CsvRecordFramer(header, Boolean(options.excel), (n) => (rows += n)), ...(sink as [Transform]))
       } finally {
         client.release()
       }

@@ -99,6 +99,16 @@ describe('dump', () => {
     expect(readdirSync(dir).filter((f) => f.startsWith('x.csv'))).toEqual([])
   })
 
+  it('the server COPY path and the cursor path write identical files', async () => {
+    for (const excel of [false, true]) {
+      const a = await dumpTable(wh, config, { table: 'getcourse.dump_sample', out: path.join(dir, `s-copy-${excel}.csv`), excel })
+      const b = await dumpTable(wh, config, { table: 'getcourse.dump_sample', out: path.join(dir, `s-cursor-${excel}.csv`), excel, strategy: 'cursor' })
+      expect(a.rows).toBe(6)
+      expect(b.rows).toBe(6)
+      expect(readFileSync(a.file, 'utf8')).toBe(readFileSync(b.file, 'utf8'))
+    }
+  })
+
   it('--all writes one file per dumpable table', async () => {
     const outDir = path.join(dir, 'all')
     const results = await dumpAll(wh, config, outDir, { account: 'msk' })
