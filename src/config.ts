@@ -151,7 +151,7 @@ export interface LoadConfigOptions {
 /** Read the YAML/JSON config file once at start-up into a frozen, validated object. */
 export function loadConfig(options: LoadConfigOptions = {}): Config {
   const env = options.env ?? process.env
-  const explicit = options.path ?? env.ETL_CONFIG
+  const explicit = options.path || env.ETL_CONFIG || undefined
   const file = path.resolve(explicit ?? DEFAULT_CONFIG_PATH)
   if (!existsSync(file)) {
     if (!explicit && (options.allowMissingDefault ?? true)) return parseConfig({ database: env.DATABASE_URL || undefined })
