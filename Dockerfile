@@ -16,6 +16,8 @@ COPY package.json ./
 COPY bin ./bin
 COPY migrations ./migrations
 COPY jobs ./jobs
+# The etldata volume is mounted here; named volumes inherit this ownership.
+RUN mkdir -p /app/.data && chown node:node /app/.data
 USER node
 ENTRYPOINT ["node", "--enable-source-maps", "bin/course-etl.js"]
 CMD ["schedule"]
