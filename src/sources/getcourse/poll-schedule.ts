@@ -86,7 +86,8 @@ export function firstCheckDelay(history: readonly ReadinessSample[], stream: str
   const fit = fitByRows(samples)
   const rows = expectedRows(own.length ? own : samples, days)
   const predicted = fit && rows !== null ? fit.base + fit.perRow * rows : median(samples.map(readinessEstimate))
-  const waitMs = Math.min(poll.maxIntervalSeconds * 1000, Math.max(1, predicted * HEADROOM))
+  // Up to two intervals (the lease covers that): capped at one, every export longer than it costs an extra check.
+  const waitMs = Math.min(2 * poll.maxIntervalSeconds * 1000, Math.max(1, predicted * HEADROOM))
   return { waitMs, learned: true }
 }
 
