@@ -100,14 +100,21 @@ export function buildProgram(): Command {
     .option('--to <date>', 'force the window end, inclusive', day)
     .option('--full', 're-read everything instead of the incremental window')
     .option('--no-archive', 'do not keep downloaded GetCourse exports under dataDir/exports')
-    .action(async (o: { source?: string; account?: string[]; streams?: string[]; from?: string; to?: string; full?: boolean; archive: boolean }, cmd: Command) => {
+    .option('--concurrency <n>', 'accounts / cabinets synced at once (default: config concurrency, 32)', (v) => {
+      if (!/^[1-9]\d*$/.test(v)) throw new InvalidArgumentError(`expected a whole number ≥ 1, got "${v}"`)
+      return Number(v)
+    })
+    .action(async (o: { source?: string; account?: string[]; streams?: string[]; from?: string; to?: string; full?: boolean; archive: boolean; concurrency?: number }, cmd: Command) => {
       const { config, log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>())
       try {
         if (o.from && o.to && o.from > o.to) throw new EtlError('USAGE', `--from ${o.from} is after --to ${o.to}`)
         const options: SyncOptions = { source: o.source, accounts: o.account, streams: o.streams, from: o.from, to: o.to, full: o.full, archive: o.archive && config.archiveExports }
         if (!config.getcourse.length && !config.kwiga.length) log.warn('no accounts configured: nothing to sync (see README, Configuration)')
         const progress = new ProgressReporter(log).start()
-        const summary = await runSync({ warehouse, config, log, clock: systemClock, sources: allSources, signal: shutdownSignal(log), onProgress: progress.update }, options).finally(() => progress.stop())
+        const summary = await runSync(
+          { warehouse, config, log, clock: systemClock, sources: allSources, signal: shutdownSignal(log), onProgress: progress.update, concurrency: o.concurrency ?? config.concurrency },
+          options,
+        ).finally(() => progress.stop())
         printSummary(summary)
         if (!summary.ok) {
           const failed = summary.results.filter((r) => r.status === 'failed' || r.status === 'aborted')

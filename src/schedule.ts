@@ -61,7 +61,7 @@ export class JobRunner {
         if (!rows[0]?.ok) return { status: 'skipped', reason: 'running in another process' }
       }
       log.info({ job: job.name }, 'job started')
-      const summary = await runSync({ ...this.deps, signal: this.controller.signal }, jobSyncOptions(job))
+      const summary = await runSync({ ...this.deps, signal: this.controller.signal, concurrency: this.deps.config.concurrency }, jobSyncOptions(job))
       const failed = summary.results.filter((r) => r.status === 'failed').length
       log[failed ? 'warn' : 'info']({ job: job.name, invocation: summary.invocation, streams: summary.results.length, failed }, 'job finished')
       return { status: 'ran', summary }

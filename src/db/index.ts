@@ -91,7 +91,8 @@ export async function openWarehouse(options: OpenWarehouseOptions): Promise<Ware
       connectionString: options.database,
       application_name: 'course-etl',
       max: 10,
-      connectionTimeoutMillis: 15_000,
+      // Streams queue for a connection when many accounts load at once; waiting is normal, not an error.
+      connectionTimeoutMillis: 120_000,
       idleTimeoutMillis: 30_000,
       ...options.pool,
     })

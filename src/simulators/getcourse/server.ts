@@ -54,6 +54,12 @@ export interface GetcourseSimOptions {
   clock?: Clock
   /** @default 'mixed' */
   flagStyle?: FlagStyle
+  /**
+   * First export id handed out. Real ids are global and never repeat; a simulator restarted against
+   * a warehouse that remembers earlier exports needs a fresh range (the demo uses the wall clock).
+   * @default 30804057
+   */
+  firstExportId?: number
 }
 
 export interface SimRequest {
@@ -548,7 +554,7 @@ const defaultReadyAfterMs: Shared['readyAfterMs'] = ({ rows }) => Math.min(3000,
 export async function startGetcourseSimulator(opts: GetcourseSimOptions): Promise<GetcourseSim> {
   const budget = opts.budget ?? { requests: 100, windowSeconds: 7200 }
   if (!(budget.requests >= 1 && budget.windowSeconds > 0)) throw new Error('Expected budget.requests ≥ 1 and budget.windowSeconds > 0')
-  let exportId = 30_804_057
+  let exportId = opts.firstExportId ?? 30_804_057
   const shared: Shared = {
     clock: opts.clock ?? systemClock,
     budget: { requests: budget.requests, windowMs: budget.windowSeconds * 1000 },

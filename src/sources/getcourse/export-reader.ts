@@ -4,10 +4,9 @@ import { createWriteStream, mkdirSync, renameSync, rmSync, type WriteStream } fr
 import path from 'node:path'
 import { finished } from 'node:stream/promises'
 import { createGzip, type Gzip } from 'node:zlib'
-import { JSONParser } from '@streamparser/json'
 import { EtlError } from '../../errors.js'
 import { envelopeError, type ApiError } from './envelope.js'
-import { UnicodeUnescaper } from './unicode-unescaper.js'
+import { ExportScanner } from './export-scanner.js'
 
 /**
  * Streams a ready export body `{"success":true,"info":{"fields":[…],"items":[[…],…]}}` (reference
@@ -27,60 +26,35 @@ export interface ReadOptions {
   label: string
 }
 
-const PATHS = ['$.success', '$.error', '$.error_code', '$.error_message', '$.info.fields', '$.info.items.*', '$.fields', '$.items.*']
+const fieldNames = (value: unknown): string[] => (Array.isArray(value) ? value.map((f) => (f === null || f === undefined ? '' : String(f))) : [])
 
 export async function* readExport(body: AsyncIterable<Uint8Array>, options: ReadOptions): AsyncGenerator<ExportEvent> {
-  const parser = new JSONParser({ paths: PATHS, keepStack: false, stringBufferSize: 64 * 1024 })
-  const envelope: Record<string, unknown> = {}
+  const scanner = new ExportScanner()
   let fields: string[] | null = null
-  let pending: unknown[][] = []
-  let total = 0
-  let parseError: Error | null = null
-  parser.onError = (err) => {
-    parseError ??= err
-  }
-  parser.onValue = ({ value, key, stack }) => {
-    // `stack` is [root] or [root, info]; `$.items.*` has the items array on the stack too.
-    const parent = stack[stack.length - 1]?.key
-    if (parent === 'items') {
-      pending.push(Array.isArray(value) ? value : [value])
-      total++
-    } else if (key === 'fields') fields = Array.isArray(value) ? value.map((f) => (f === null || f === undefined ? '' : String(f))) : []
-    else if (typeof key === 'string' && stack.length === 1) envelope[key] = value
-  }
-
-  const unescaper = new UnicodeUnescaper()
   const archive = options.archivePath ? new ArchiveWriter(options.archivePath) : null
   let complete = false
   try {
     try {
       for await (const chunk of body) {
         if (archive) await archive.write(chunk)
-        const text = unescaper.push(chunk)
-        if (text.length) parser.write(text)
-        if (parseError) break
-        while (fields && pending.length > options.batchSize) {
-          const rows = pending.slice(0, options.batchSize)
-          pending = pending.slice(options.batchSize)
-          yield { type: 'rows', fields, rows }
-        }
+        scanner.push(chunk)
+        if (!fields && scanner.fields !== undefined) fields = fieldNames(scanner.fields)
+        // Rows that arrive before `fields` (never seen from GetCourse) wait for them.
+        while (fields && scanner.pending > options.batchSize) yield { type: 'rows', fields, rows: scanner.take(options.batchSize) }
       }
-      const rest = unescaper.end()
-      if (!parseError && rest.length && !parser.isEnded) parser.write(rest)
-      if (!parseError && !parser.isEnded) parser.end()
+      scanner.end()
     } catch (err) {
-      parseError ??= err as Error
+      throw new EtlError('RESPONSE_INVALID', `${options.label}: the body was cut off or is not JSON after ${scanner.total} rows (${(err as Error).message}); it is fetched again next run`, { cause: err })
     }
-    if (parseError || !parser.isEnded) {
-      throw new EtlError('RESPONSE_INVALID', `${options.label}: the body was cut off or is not JSON after ${total} rows (${parseError?.message ?? 'ended early'}); it is fetched again next run`, { cause: parseError ?? undefined })
-    }
-    const error = fields ? null : (envelopeError(envelope) ?? { code: null, message: 'the answer has no info.fields' })
+    if (!fields && scanner.fields !== undefined) fields = fieldNames(scanner.fields)
+    const error = fields ? null : (envelopeError(scanner.envelope) ?? { code: null, message: 'the answer has no info.fields' })
     complete = true
     if (archive) {
       if (error) await archive.discard()
       else await archive.commit()
     }
-    yield { type: 'end', fields, rows: pending, total, error }
+    if (fields) while (scanner.pending > options.batchSize) yield { type: 'rows', fields, rows: scanner.take(options.batchSize) }
+    yield { type: 'end', fields, rows: fields ? scanner.take() : [], total: scanner.total, error }
   } finally {
     if (archive && !complete) await archive.discard()
   }
@@ -99,7 +73,8 @@ class ArchiveWriter {
   async write(chunk: Uint8Array): Promise<void> {
     if (!this.gzip) {
       mkdirSync(path.dirname(this.target), { recursive: true })
-      this.gzip = createGzip()
+      // Level 3: ~3× less CPU than the default 6 (measured 0.6 s vs 2.0 s per 62 MB users export), files ~20% larger.
+      this.gzip = createGzip({ level: 3 })
       this.file = createWriteStream(this.temp)
       this.gzip.pipe(this.file)
     }

@@ -1,0 +1,144 @@
+import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import { sql } from 'kysely'
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams'
+import { systemClock } from '../src/clock.js'
+import { parseConfig } from '../src/config.js'
+import type { Warehouse } from '../src/db/index.js'
+import { TABLES } from '../src/sources/getcourse/columns.js'
+import { readExport } from '../src/sources/getcourse/export-reader.js'
+import { loadFileSource } from '../src/sources/getcourse/load-file.js'
+import { createNormalizer } from '../src/sources/getcourse/normalize.js'
+import { runSync } from '../src/sync.js'
+import { cachedExport, cachedUpdatedExport, UPDATED_CELL, type BenchStream } from './export-files.js'
+import { benchLog, time, type Bench, type Figure } from './support.js'
+
+/**
+ * `load-file` through the real path (runSync + loadFileSource, what the CLI runs) on the server
+ * warehouse, against raw `COPY … FROM STDIN` of the same normalized rows into an empty table with
+ * the same indexes, in the same run:
+ *
+ * - insert: the export into an empty table;
+ * - full update: the same export with one cell changed in every row (see UPDATED_CELL), so every row
+ *   takes ON CONFLICT DO UPDATE and is rewritten. The table is vacuumed (untimed) first, as a
+ *   table that has been loaded for a while would be.
+ * - COPY baseline: the rows the insert pass wrote, exported as COPY text (untimed), then COPY'd into
+ *   `LIKE … INCLUDING ALL` (same primary key, indexes, defaults); `synced_at` is left to its default
+ *   as in the load.
+ */
+export const bench: Bench = {
+  name: 'load',
+  order: 10,
+  async run({ warehouse, scale }) {
+    const rows = Math.max(1000, Math.round(1_000_000 * scale))
+    const figures: Figure[] = []
+    for (const stream of ['users', 'deals'] as const) figures.push(...(await benchStream(warehouse, stream, rows)))
+    return figures
+  },
+}
+
+const config = parseConfig({ getcourse: [{ name: 'bench', account: 'bench', key: 'bench-key-0000' }] })
+const fmt = (n: number) => n.toLocaleString('en-US')
+
+async function loadFile(warehouse: Warehouse, stream: BenchStream, file: string) {
+  const summary = await runSync({ warehouse, config, log: benchLog, clock: systemClock, sources: [loadFileSource({ account: 'bench', stream, file })] })
+  const r = summary.results[0]!
+  if (r.status !== 'succeeded') throw new Error(`load-file ${file} ${r.status}: ${r.message}`)
+  return r.counts
+}
+
+async function query(warehouse: Warehouse, text: string): Promise<void> {
+  await sql.raw(text).execute(warehouse.db)
+}
+
+async function benchStream(warehouse: Warehouse, stream: BenchStream, rows: number): Promise<Figure[]> {
+  const original = await cachedExport(stream, rows)
+  const updated = await cachedUpdatedExport(stream, rows)
+  const { table } = TABLES[stream]
+  const mb = (original.bytes / 1e6).toFixed(0)
+
+  await query(warehouse, 'checkpoint')
+  const insert = await time(() => loadFile(warehouse, stream, original.path))
+  if (insert.result.inserted !== rows) throw new Error(`${stream}: expected ${rows} inserted, got ${JSON.stringify(insert.result)}`)
+
+  const copyRate = await copyBaseline(warehouse, table)
+
+  await query(warehouse, `vacuum analyze ${table}`)
+  await query(warehouse, 'checkpoint')
+  const update = await time(() => loadFile(warehouse, stream, updated.path))
+  if (update.result.updated !== rows) throw new Error(`${stream}: expected ${rows} updated, got ${JSON.stringify(update.result)}`)
+
+  const parse = await parseOnly(original.path)
+  const normalize = await normalizeOnly(stream, original.path, Math.min(rows, 50_000))
+  const archived = await parseOnly(original.path, true)
+
+  const baseline = { name: 'COPY FROM STDIN', value: copyRate }
+  const rate = (ms: number) => rows / (ms / 1000)
+  return [
+    { name: `${stream} insert (${fmt(rows)} rows, ${mb} MB)`, value: rate(insert.ms), unit: 'rows/s', baseline, target: { op: '>=', value: 0.6, of: 'ratio' }, note: `runSync + loadFileSource, ${config.batchSize}-row batches, into an empty table` },
+    { name: `${stream} full update`, value: rate(update.ms), unit: 'rows/s', baseline, target: { op: '>=', value: 0.4, of: 'ratio' }, note: `same rows, «${UPDATED_CELL[stream].title}» changed in every row: all ${fmt(rows)} updated` },
+    { name: `${stream} parse only`, value: parse, unit: 'rows/s', note: 'readExport of the file (scan + JSON.parse), no normalize, no database' },
+    { name: `${stream} normalize only`, value: normalize, unit: 'rows/s', note: 'createNormalizer().normalize on parsed rows in memory' },
+    { name: `${stream} parse + gzip archive tee`, value: archived, unit: 'rows/s', note: 'what sync adds (archiveExports); load-file does not archive' },
+  ]
+}
+
+/** COPY rate of the rows the load wrote, into an empty table with the same indexes. */
+async function copyBaseline(warehouse: Warehouse, table: string): Promise<number> {
+  const { rows: cols } = await sql<{ name: string }>`
+    select attname as name from pg_attribute where attrelid = ${table}::regclass and attnum > 0 and not attisdropped and attname <> 'synced_at' order by attnum`.execute(warehouse.db)
+  const list = cols.map((c) => `"${c.name}"`).join(', ')
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-load-'))
+  const file = path.join(dir, 'rows.copy')
+  const target = `bench_copy_${table.replace('.', '_')}`
+  const client = await warehouse.pool!.connect()
+  try {
+    await pipeline(client.query(copyTo(`copy ${table} (${list}) to stdout`)), createWriteStream(file))
+    const { rows } = await client.query<{ n: number }>(`select count(*)::int as n from ${table}`)
+    await client.query(`drop table if exists ${target}; create table ${target} (like ${table} including all); checkpoint`)
+    const t = await time(() => pipeline(createReadStream(file, { highWaterMark: 1 << 16 }), client.query(copyFrom(`copy ${target} (${list}) from stdin`))))
+    await client.query(`drop table ${target}; checkpoint`)
+    return rows[0]!.n / (t.ms / 1000)
+  } finally {
+    client.release()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+async function parseOnly(file: string, archive = false): Promise<number> {
+  const dir = archive ? mkdtempSync(path.join(tmpdir(), 'bench-archive-')) : null
+  try {
+    const t = await time(async () => {
+      let n = 0
+      const archivePath = dir ? path.join(dir, 'export.json.gz') : undefined
+      for await (const event of readExport(createReadStream(file), { batchSize: config.batchSize, label: 'bench', archivePath })) n += event.rows.length
+      return n
+    })
+    return t.result / (t.ms / 1000)
+  } finally {
+    if (dir) rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+async function normalizeOnly(stream: BenchStream, file: string, rows: number): Promise<number> {
+  let fields: string[] = []
+  const parsed: unknown[][] = []
+  const input = createReadStream(file)
+  for await (const event of readExport(input, { batchSize: config.batchSize, label: 'bench' })) {
+    if (event.fields) fields = event.fields
+    parsed.push(...event.rows.slice(0, rows - parsed.length))
+    if (parsed.length >= rows) break
+  }
+  input.destroy()
+  const normalizer = createNormalizer(stream, fields, { account: 'bench', timeZone: 'Europe/Moscow' })
+  let best = 0
+  for (let round = 0; round < 3; round++) {
+    const t = await time(async () => {
+      for (const cells of parsed) if (!normalizer.normalize(cells as never).ok) throw new Error('reject in bench data')
+    })
+    best = Math.max(best, parsed.length / (t.ms / 1000))
+  }
+  return best
+}
