@@ -3,7 +3,7 @@ import PQueue from 'p-queue'
 import type { Clock } from './clock.js'
 import type { Config } from './config.js'
 import type { Warehouse } from './db/index.js'
-import { addRunCounts, closeStaleRuns, emptyCounts, finishRun, getState, heartbeat, insertRejects, saveState, startRun, type RunCounts, type StreamKey } from './db/runs.js'
+import { addRunCounts, closeStaleRuns, emptyCounts, holdLiveness, finishRun, getState, heartbeat, insertRejects, saveState, startRun, type RunCounts, type StreamKey } from './db/runs.js'
 import { upsertRows } from './db/upsert.js'
 import { DeferredError, EtlError, errorMessage } from './errors.js'
 import { redact, type Logger } from './log.js'
@@ -44,10 +44,23 @@ const ACCOUNT_FATAL = new Set(['AUTH_FAILED'])
  * the streams of one account run in order. A failing account never stops the others.
  */
 export async function runSync(deps: SyncDeps, options: SyncOptions = {}): Promise<SyncSummary> {
-  const { warehouse, config, log } = deps
-  const signal = deps.signal ?? new AbortController().signal
+  const { warehouse, log } = deps
   const invocation = randomUUID()
-  await closeStaleRuns(warehouse.db)
+  // Held for the whole sync; lets the next sync tell at once that a killed process's runs are dead.
+  const liveness = warehouse.pool ? await holdLiveness(warehouse.pool, invocation, log) : null
+  try {
+    const signal = liveness ? AbortSignal.any([deps.signal ?? new AbortController().signal, liveness.lost]) : (deps.signal ?? new AbortController().signal)
+    const dead = (await liveness?.closeDeadRuns()) ?? 0
+    if (dead) log.info({ runs: dead }, 'closed the runs of a process that stopped without finishing them')
+    await closeStaleRuns(warehouse.db)
+    return await syncStreams(deps, options, invocation, signal)
+  } finally {
+    await liveness?.release()
+  }
+}
+
+async function syncStreams(deps: SyncDeps, options: SyncOptions, invocation: string, signal: AbortSignal): Promise<SyncSummary> {
+  const { warehouse, config, log } = deps
 
   const modules = deps.sources.filter((s) => !options.source || s.name === options.source)
   if (options.source && !modules.length) throw new EtlError('USAGE', `Unknown source "${options.source}"; expected one of: ${deps.sources.map((s) => s.name).join(', ')}`)
@@ -69,17 +82,25 @@ export async function runSync(deps: SyncDeps, options: SyncOptions = {}): Promis
     void queue.add(async () => {
       let fatal: StreamResult | undefined
       for (const stream of group) {
-        if (fatal || signal.aborted) {
-          const runId = await startRun(warehouse.db, invocation, keyOf(stream))
-          const status = fatal ? 'failed' : 'aborted'
-          const message = fatal ? `skipped: ${fatal.message}` : 'shutdown requested before the stream started'
-          await finishRun(warehouse.db, runId, { status, requests: 0, message, errorCode: fatal?.errorCode })
-          results.push({ ...keyOf(stream), runId, status, counts: emptyCounts(), message, errorCode: fatal?.errorCode })
-          continue
+        try {
+          if (fatal || signal.aborted) {
+            const runId = await startRun(warehouse.db, invocation, keyOf(stream))
+            const status = fatal ? 'failed' : 'aborted'
+            const message = fatal ? `skipped: ${fatal.message}` : 'shutdown requested before the stream started'
+            await finishRun(warehouse.db, runId, { status, requests: 0, message, errorCode: fatal?.errorCode })
+            results.push({ ...keyOf(stream), runId, status, counts: emptyCounts(), message, errorCode: fatal?.errorCode })
+            continue
+          }
+          const result = await runStream(deps, stream, invocation, options, signal)
+          results.push(result)
+          if (result.status === 'failed' && result.errorCode && ACCOUNT_FATAL.has(result.errorCode)) fatal = result
+        } catch (err) {
+          // The run row itself could not be written (database gone): report it, never an unhandled rejection.
+          const message = redact(errorMessage(err))
+          const errorCode = err instanceof EtlError ? err.code : ((err as { code?: string }).code ?? 'UNEXPECTED')
+          log.error({ ...keyOf(stream), err }, `stream could not be run: ${message}`)
+          results.push({ ...keyOf(stream), runId: '', status: signal.aborted ? 'aborted' : 'failed', counts: emptyCounts(), message, errorCode })
         }
-        const result = await runStream(deps, stream, invocation, options, signal)
-        results.push(result)
-        if (result.status === 'failed' && result.errorCode && ACCOUNT_FATAL.has(result.errorCode)) fatal = result
       }
     })
   }
@@ -99,13 +120,13 @@ async function runStream(deps: SyncDeps, stream: Stream, invocation: string, opt
   const counts = emptyCounts()
   let pendingRequests = 0
   let lastProgress: Progress = {}
-  const state = await getState(db, key)
   const started = Date.now()
   log.info({ runId }, 'stream started')
 
   const heart = setInterval(() => void heartbeat(db, runId).catch(() => {}), 60_000)
   heart.unref()
   try {
+    const state = await getState(db, key)
     const iterator = stream
       .run({
         warehouse,

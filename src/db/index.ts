@@ -97,6 +97,9 @@ export async function openWarehouse(options: OpenWarehouseOptions): Promise<Ware
       ...options.pool,
     })
     pool.on('error', (err) => log.warn({ err }, 'idle postgres client error'))
+    // pg emits 'error' on a checked-out client whose session dies (server restart, pg_terminate_backend);
+    // unheard, that is an uncaught exception that kills the process. The query in flight rejects anyway.
+    pool.on('connect', (client) => client.on('error', (err) => log.debug({ err }, 'postgres session lost')))
     const db = new Kysely<Database>({
       dialect: new PostgresDialect({ pool }),
       log: (e) => {

@@ -1,5 +1,8 @@
 import { hostname } from 'node:os'
 import { sql } from 'kysely'
+import type pg from 'pg'
+import { EtlError, type ErrorCode } from '../errors.js'
+import type { Logger } from '../log.js'
 import type { Db } from './index.js'
 import type { RunStatus } from './schema.js'
 import { toPgJson } from './upsert.js'
@@ -32,6 +35,64 @@ export async function closeStaleRuns(db: Db, staleSeconds = 900): Promise<number
     .where('heartbeat_at', '<', sql<any>`now() - make_interval(secs => ${staleSeconds})`)
     .executeTakeFirst()
   return Number(res.numUpdatedRows)
+}
+
+/**
+ * A sync marks itself alive with a session advisory lock keyed by its invocation, held on a dedicated
+ * connection until it ends. When the process dies (SIGKILL, OOM, power loss) Postgres closes the
+ * connection and the lock goes with it, so the next sync sees at once that the `running` rows of that
+ * invocation are dead and closes them: their export lease and pending exports are free again,
+ * instead of waiting for the heartbeat to go stale (server only; the embedded database relies on the heartbeat).
+ */
+export interface Liveness {
+  /** Aborted when the dedicated connection is lost: this sync can no longer prove it is alive. */
+  readonly lost: AbortSignal
+  /** `running` rows of invocations whose lock is free (their process is gone) → `aborted`. */
+  closeDeadRuns(): Promise<number>
+  release(): Promise<void>
+}
+
+export async function holdLiveness(pool: pg.Pool, invocation: string, log: Logger): Promise<Liveness> {
+  const client = await pool.connect()
+  const controller = new AbortController()
+  let broken: Error | undefined
+  client.on('error', (err) => {
+    broken = err
+    if (!controller.signal.aborted) {
+      log.warn({ err }, 'lost the database session that marks this sync as running')
+      controller.abort(new EtlError('ABORTED', 'lost the database session that marks this sync as running; committed batches are kept, the streams resume next run', { cause: err }))
+    }
+  })
+  const key = (param: string) => `hashtextextended('course-etl:invocation:' || ${param}, 0)`
+  try {
+    await client.query(`select pg_advisory_lock(${key('$1')})`, [invocation])
+  } catch (err) {
+    client.release(err as Error)
+    throw err
+  }
+  return {
+    lost: controller.signal,
+    async closeDeadRuns() {
+      const { rows } = await client.query<{ invocation: string }>(
+        `select invocation from (select distinct invocation from etl.runs where status = 'running' and invocation <> $1) c
+         where pg_try_advisory_lock(${key('invocation')})`,
+        [invocation],
+      )
+      const dead = rows.map((r) => r.invocation)
+      if (!dead.length) return 0
+      for (const d of dead) await client.query(`select pg_advisory_unlock(${key('$1')})`, [d])
+      const res = await client.query(
+        `update etl.runs set status = 'aborted', finished_at = now(), message = 'process stopped before the run finished (its database session is gone)'
+         where status = 'running' and invocation = any($1::text[])`,
+        [dead],
+      )
+      return res.rowCount ?? 0
+    },
+    async release() {
+      if (!broken) await client.query(`select pg_advisory_unlock(${key('$1')})`, [invocation]).catch((err: Error) => (broken = err))
+      client.release(broken ?? undefined)
+    },
+  }
 }
 
 export async function startRun(db: Db, invocation: string, key: StreamKey): Promise<string> {
@@ -113,14 +174,56 @@ export async function saveState(db: Db, key: StreamKey, state: Record<string, un
 }
 
 const MAX_RAW_CHARS = 256 * 1024
+/** Deeper records are stored as a shallow summary: serializing them would overflow the stack. */
+const MAX_RAW_DEPTH = 100
+
+/** Nesting depth of arrays/objects, walked iteratively, stopping once past `limit`. */
+function nestingDepth(value: unknown, limit: number): number {
+  let max = 0
+  const stack: [unknown, number][] = [[value, 0]]
+  while (stack.length) {
+    const [v, d] = stack.pop()!
+    if (v === null || typeof v !== 'object') continue
+    if (d + 1 > max) max = d + 1
+    if (max > limit) return max
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, d + 1])
+  }
+  return max
+}
+
+function rawJson(raw: unknown): string {
+  if (nestingDepth(raw, MAX_RAW_DEPTH) > MAX_RAW_DEPTH) {
+    const shallow = raw && typeof raw === 'object' && !Array.isArray(raw) ? Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v !== null && typeof v === 'object' ? '[nested]' : typeof v === 'string' ? v.slice(0, 200) : v])) : null
+    return toPgJson({ truncated: true, reason: `the record nests deeper than ${MAX_RAW_DEPTH} levels`, fields: shallow })
+  }
+  return toPgJson(raw ?? null)
+}
 
 /** Store rejected records; oversized raw payloads keep an excerpt so one hostile cell cannot bloat the table. */
 export async function insertRejects(db: Db, key: StreamKey, runId: string | null, rejects: readonly RejectInput[]): Promise<void> {
   if (!rejects.length) return
   const rows = rejects.map((r) => {
-    let raw = toPgJson(r.raw ?? null)
+    let raw = rawJson(r.raw)
     if (raw.length > MAX_RAW_CHARS) raw = toPgJson({ truncated: true, length: raw.length, excerpt: raw.slice(0, 4096) })
     return { ...key, run_id: runId, reason: r.reason.slice(0, 2000), record_key: r.recordKey == null ? null : String(r.recordKey).slice(0, 200), raw }
   })
   for (let i = 0; i < rows.length; i += 1000) await db.insertInto('etl.rejects').values(rows.slice(i, i + 1000)).execute()
+}
+
+/**
+ * A stream that reads what an earlier stream of the same account stored in this run (GetCourse
+ * group_members ← groups, KWIGA course_users ← courses, contact_products ← contacts) must not
+ * succeed on an incomplete input: when that stream failed in this sync, this one fails too
+ * ("skipped: …", the upstream's code) instead of recording a partial load as a success.
+ */
+export async function requireUpstream(db: Db, runId: string, upstream: StreamKey, why: string): Promise<void> {
+  const { rows } = await sql<{ status: RunStatus; error_code: string | null }>`
+    select u.status, u.error_code from etl.runs me
+    join etl.runs u on u.invocation = me.invocation and u.source = ${upstream.source} and u.account = ${upstream.account} and u.stream = ${upstream.stream}
+    where me.id = ${runId}::bigint
+    order by u.id desc limit 1`.execute(db)
+  const up = rows[0]
+  // A deferred upstream (budget, busy slot) is not an error: the account waits, and what it has is current.
+  if (!up || (up.status !== 'failed' && up.status !== 'aborted')) return
+  throw new EtlError((up.error_code ?? 'ABORTED') as ErrorCode, `skipped: the ${upstream.stream} stream ${up.status} in this run (${up.error_code ?? 'no code'}); ${why}`)
 }

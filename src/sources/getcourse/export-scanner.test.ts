@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { Rng } from '../../simulators/getcourse/random.js'
-import { ExportScanner, MAX_DEPTH } from './export-scanner.js'
+import { ExportScanner, MAX_DEPTH, UnreadableRow } from './export-scanner.js'
 
 /** JSON as PHP writes it: non-ASCII as \uXXXX, `/` as `\/`. */
 const phpJson = (value: unknown) => JSON.stringify(value).replace(/[\u0080-\uffff/]/g, (ch) => (ch === '/' ? '\\/' : `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`))
@@ -97,6 +97,18 @@ describe('ExportScanner', () => {
     expect(scan(bytes).rows).toEqual([['x\u0000y'], ['bad \ufffd\ufffd']])
   })
 
+  it('hands a row nested deeper than MAX_DEPTH on as unreadable, with its id, and keeps the rows around it', () => {
+    const deep = `{"info":{"fields":["id","x"],"items":[["1","a"],["2",${'['.repeat(5000)}${']'.repeat(5000)}],["3","c"]]}}`
+    for (const cuts of [[], [40], [45, 5030, 10_040]]) {
+      const { rows, total } = scan(deep, cuts)
+      expect(total).toBe(3)
+      expect(rows[0]).toEqual(['1', 'a'])
+      expect(rows[1]).toBeInstanceOf(UnreadableRow)
+      expect(rows[1]).toMatchObject({ recordKey: '2', reason: 'row 2 nests deeper than 64 levels' })
+      expect(rows[2]).toEqual(['3', 'c'])
+    }
+  })
+
   it('refuses a body cut off at any point', () => {
     const bytes = Buffer.from(body)
     for (let len = 0; len < bytes.length; len++) {
@@ -114,8 +126,8 @@ describe('ExportScanner', () => {
     expect(() => scan('{"info":{"fields":["a"],"items":[]}}xyz')).toThrow(/after the end of the body/)
     expect(() => scan('{"success":tru}')).toThrow(/"success" is not valid JSON/)
     expect(() => scan('{"success" true}')).toThrow(/expected ":"/)
-    const deep = `{"info":{"fields":["a"],"items":[[${'['.repeat(MAX_DEPTH)}${']'.repeat(MAX_DEPTH)}]]}}`
-    expect(() => scan(deep)).toThrow(/nests deeper than 64 levels/)
+    const deepFields = `{"info":{"fields":[${'['.repeat(MAX_DEPTH)}${']'.repeat(MAX_DEPTH)}],"items":[]}}`
+    expect(() => scan(deepFields)).toThrow(/nests deeper than 64 levels/)
     const ok = `{"info":{"fields":["a"],"items":[[${'['.repeat(MAX_DEPTH - 2)}${']'.repeat(MAX_DEPTH - 2)}]]}}`
     expect(scan(ok).total).toBe(1)
   })

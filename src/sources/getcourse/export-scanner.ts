@@ -32,6 +32,15 @@ export const MAX_VALUE_BYTES = 256 * 1024 * 1024
 /** GetCourse rows nest two levels (row → tags); anything deeper than this is refused before JSON.parse / JSON.stringify recurse on it. */
 export const MAX_DEPTH = 64
 
+/** A row the scanner could frame but not parse; the loader quarantines it with its reason. */
+export class UnreadableRow {
+  constructor(
+    readonly reason: string,
+    readonly recordKey: string | null,
+    readonly excerpt: string,
+  ) {}
+}
+
 const ENVELOPE_KEYS = new Set(['success', 'error', 'error_code', 'error_message'])
 
 const isSpace = (b: number) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09
@@ -90,6 +99,8 @@ export class ExportScanner {
 
   // Scanning one value across chunks.
   private depth = 0
+  /** The current row nests deeper than MAX_DEPTH: it is scanned to its end and handed on as an UnreadableRow. */
+  private tooDeep = false
   private inString = false
   /** The chunk ended inside a string right after an unpaired backslash: the next byte is escaped. */
   private pendingEscape = false
@@ -121,6 +132,12 @@ export class ExportScanner {
           const end = this.advance(buf, i, n)
           if (end < 0) {
             i = n
+            break
+          }
+          if (this.tooDeep) {
+            this.unreadableRow(buf, end)
+            this.state = State.RowCommaOrEnd
+            i = end
             break
           }
           this.runRows++
@@ -303,6 +320,7 @@ export class ExportScanner {
   private beginValue(buf: Buffer, i: number): number {
     const b = buf[i]!
     this.depth = 0
+    this.tooDeep = false
     this.inString = false
     this.pendingEscape = false
     this.literal = false
@@ -358,7 +376,11 @@ export class ExportScanner {
           break
         }
         if (b === OPEN_BRACKET || b === OPEN_BRACE) {
-          if (++depth > MAX_DEPTH) this.fail(`a value nests deeper than ${MAX_DEPTH} levels`, i - 1)
+          // Inside a row, too deep a cell costs that row only (quarantined); anywhere else it is fatal.
+          if (++depth > MAX_DEPTH && !this.tooDeep) {
+            if (this.state === State.InRow && !this.itemsObject) this.tooDeep = true
+            else this.fail(`a value nests deeper than ${MAX_DEPTH} levels`, i - 1)
+          }
         } else if (b === CLOSE_BRACKET || b === CLOSE_BRACE) {
           if (--depth === 0) {
             this.depth = 0
@@ -371,6 +393,22 @@ export class ExportScanner {
         return -1
       }
     }
+  }
+
+  /** A row too deep to parse: the complete rows before it are parsed, it becomes an UnreadableRow. */
+  private unreadableRow(buf: Buffer, end: number): void {
+    if (this.runRows) this.flushRows(buf)
+    const text = this.collect(buf, this.rowStart, end)
+    this.start = -1
+    const first = /^\[\s*("(?:[^"\\]|\\.){0,200}"|-?\d{1,30})/.exec(text.slice(0, 512))
+    let recordKey: string | null = null
+    try {
+      recordKey = first ? String(JSON.parse(first[1]!)) : null
+    } catch {
+      recordKey = null
+    }
+    this.total += 1
+    this.rows.push(new UnreadableRow(`row ${this.total} nests deeper than ${MAX_DEPTH} levels`, recordKey, text.slice(0, 2000)) as unknown as unknown[])
   }
 
   /** Parses the run of complete rows [start, runEnd) (after `carry`) into `rows`. */

@@ -3,6 +3,7 @@ import path from 'node:path'
 import { Readable } from 'node:stream'
 import { sql } from 'kysely'
 import type { GetcourseAccountConfig } from '../../config.js'
+import { requireUpstream } from '../../db/runs.js'
 import { DeferredError, EtlError } from '../../errors.js'
 import type { Batch, Stream, StreamContext } from '../types.js'
 import { GetcourseClient } from './client.js'
@@ -150,6 +151,7 @@ class ExportSession {
 
   /** One export per group over the whole range; groups nobody was added to since `from` are skipped. */
   private async planGroups(state: ExportState, from: string, to: string, target: string | null): Promise<ExportState> {
+    await requireUpstream(this.ctx.db, this.ctx.runId, { source: 'getcourse', account: this.account.name, stream: 'groups' }, 'group members are exported per group of that list')
     const groups = await this.groups()
     const known = new Set(state.groups ?? [])
     const queue: ExportWindow[] = []

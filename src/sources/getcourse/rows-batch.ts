@@ -1,5 +1,6 @@
 import type { Batch, RejectInput } from '../types.js'
 import { TABLES, type ExportStream } from './columns.js'
+import { UnreadableRow } from './export-scanner.js'
 import type { Normalizer } from './normalize.js'
 import type { Cell } from './values.js'
 
@@ -8,6 +9,10 @@ export function rowsBatch(stream: ExportStream, normalizer: Normalizer, rows: re
   const good: Record<string, unknown>[] = []
   const rejects: RejectInput[] = []
   for (const cells of rows) {
+    if (cells instanceof UnreadableRow) {
+      rejects.push({ reason: cells.reason, raw: { excerpt: cells.excerpt }, recordKey: cells.recordKey })
+      continue
+    }
     const result = normalizer.normalize(cells as Cell[])
     if (result.ok) good.push(result.row)
     else rejects.push({ reason: result.reason, raw: result.raw, recordKey: result.recordKey })

@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { Db } from '../../db/index.js'
+import { requireUpstream } from '../../db/runs.js'
 import type { Batch, RejectInput } from '../types.js'
 import { normalizeEach, replaceWrite } from './crawl.js'
 import { normalizeContactProduct, type ContactProductRows } from './normalize.js'
@@ -32,6 +33,7 @@ export async function contactsToCheck(db: Db, cabinet: string, sweepSize: number
 /** One call per contact (N+1, §6): access rows and subscriptions, replaced per contact. */
 export function contactProductsStream(cabinet: string): StreamRun {
   return async function* (k): AsyncIterable<Batch> {
+    await requireUpstream(k.ctx.db, k.ctx.runId, { source: 'kwiga', account: cabinet, stream: 'contacts' }, "contacts' products are read for the contacts that stream stored")
     const todo = await contactsToCheck(k.ctx.db, cabinet, k.options.sweepSize)
     k.ctx.log.info({ contacts: todo.length }, 'contacts to check for products')
     for (let i = 0; i < todo.length; i += k.options.contactsPerBatch) {

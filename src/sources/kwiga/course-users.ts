@@ -1,4 +1,5 @@
 import type { Db } from '../../db/index.js'
+import { requireUpstream } from '../../db/runs.js'
 import type { TableWrite } from '../../db/upsert.js'
 import type { Batch, RejectInput } from '../types.js'
 import { filterSince, later, normalizeEach, replaceWrite, runCrawl, type CrawlStep } from './crawl.js'
@@ -32,6 +33,7 @@ export function courseUsersStream(cabinet: string): StreamRun {
     const saved = (k.ctx.state ?? {}) as CourseUsersState
     const watermarks = saved.watermarks ?? {}
     const startedAt = new Date(k.ctx.clock.now()).toISOString()
+    await requireUpstream(k.ctx.db, k.ctx.runId, { source: 'kwiga', account: cabinet, stream: 'courses' }, 'course users are read per course of that list')
     const courseIds = await loadedCourseIds(k.ctx.db, cabinet)
     if (!courseIds.length) k.ctx.log.warn('no courses loaded for this cabinet yet: run the courses stream first')
     const plan = resumablePlan<CourseWatermarks>(k.ctx, () => {

@@ -1,3 +1,4 @@
+import { RejectError } from '../../errors.js'
 /**
  * Lenient coercions for KWIGA payloads. The documented types and the real answers disagree
  * (reference §4.3): ids and money arrive as numbers or strings, enums as objects or scalars,
@@ -104,13 +105,17 @@ export function priceAt(item: Item, key: string): { amount: string | null; curre
   return { amount: decimal(price.amount), currency: currency ? text(currency.code) : text(price.currency_code) }
 }
 
+/** Records nested deeper are rejected: copying (and storing) them would overflow the stack. */
+export const MAX_JSON_DEPTH = 100
+
 /** Plain JSON copy without NUL characters in strings, for `raw`/`extra` jsonb columns. */
-export function json(value: unknown): unknown {
+export function json(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return value.includes('\u0000') ? value.replaceAll('\u0000', '') : value
-  if (Array.isArray(value)) return value.map(json)
+  if (depth >= MAX_JSON_DEPTH && (Array.isArray(value) || isItem(value))) throw new RejectError(`the record nests deeper than ${MAX_JSON_DEPTH} levels`)
+  if (Array.isArray(value)) return value.map((v) => json(v, depth + 1))
   if (isItem(value)) {
     const out: Item = {}
-    for (const [k, v] of Object.entries(value)) out[k.replaceAll('\u0000', '')] = json(v)
+    for (const [k, v] of Object.entries(value)) out[k.replaceAll('\u0000', '')] = json(v, depth + 1)
     return out
   }
   return value ?? null
