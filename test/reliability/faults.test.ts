@@ -147,9 +147,10 @@ describe('faults: retried to success or a clear per-account error, never a parti
         }
         const where = `round ${n + 1} (seed ${SEED}): ${labels.join(', ')}`
         // Faults left over (a stream that failed never asked again) hit the next run: each run must hold the rule.
+        // A non-retried fault (e.g. an HTML page on fields) costs one run per injection: up to 5 injections + 1.
         let complete = false
         const statuses: string[] = []
-        for (let attempt = 1; attempt <= 4 && !complete; attempt++) {
+        for (let attempt = 1; attempt <= 6 && !complete; attempt++) {
           const res = await w.sync()
           statuses.push(res.results.filter((r) => r.status !== 'succeeded').map((r) => `${r.stream}:${r.status}:${r.errorCode}`).join(' ') || 'all succeeded')
           for (const r of res.results) {
