@@ -13,7 +13,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   configEnv,
   createTestDb,
-  digestDiff,
   explainDiff,
   snapshotRows,
   maxRunId,

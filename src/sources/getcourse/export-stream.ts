@@ -17,7 +17,7 @@ import { LocalTime } from './local-time.js'
 import { createNormalizer, type Normalizer } from './normalize.js'
 import { firstCheckDelay, nextCheckDelay } from './poll-schedule.js'
 import { rowsBatch } from './rows-batch.js'
-import { FULL_START, covers, incrementalRange, monthsPerWindow, planWindows, splitWindow, windowDays, windowFilters, type ExportWindow, type FilterField } from './windows.js'
+import { covers, incrementalRange, monthsPerWindow, planWindows, splitWindow, windowDays, windowFilters, type ExportWindow, type FilterField } from './windows.js'
 
 export interface ExportStreamOptions {
   /** A request that would break the budget waits this long at most. @default 5 min */
