@@ -61,6 +61,8 @@ export function machine(serverVersion: string): string {
 }
 
 export function appendResults(title: string, machineLine: string, figures: Figure[]): void {
+  // Exploratory runs (BENCH_NO_RECORD=1) print their figures but leave the record alone.
+  if (process.env.BENCH_NO_RECORD === '1') return
   if (!existsSync(RESULTS)) writeFileSync(RESULTS, '# Benchmark results\n\nAppended by `npm run bench`; newest last. Ratios are against a baseline measured in the same run.\n')
   const rows = figures.map(formatFigure).join('\n')
   appendFileSync(RESULTS, `\n## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — ${title}\n\n${machineLine}\n\n| figure | value | baseline | ratio | target | note |\n|---|---|---|---|---|---|\n${rows}\n`)
