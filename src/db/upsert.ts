@@ -175,8 +175,12 @@ export async function upsertRows(db: Kysely<any>, write: TableWrite, copy?: Copy
     // costs); only the others go through a staging table and the conflict path.
     const json = cols.map((c) => /^jsonb?$/.test(columns.get(c)!.type))
     let conflicting = rows
-    const stored = await storedKeys(db, table, write.key, columns, rows)
-    if (stored.size < rows.length) {
+    // While a table's batches come back (almost) all stored, as in a nightly re-read, the probe is
+    // skipped: every row takes the staging path, which inserts new keys too.
+    const probe = !mostlyStored.get(write.table)
+    const stored = probe ? await storedKeys(db, table, write.key, columns, rows) : null
+    if (stored) mostlyStored.set(write.table, stored.size >= rows.length * STORED_SHARE)
+    if (stored && stored.size < rows.length) {
       const fresh = rows.filter((_, i) => !stored.has(i))
       conflicting = rows.filter((_, i) => stored.has(i))
       // A concurrent writer may insert one of these keys between the probe and the COPY: then the
@@ -227,8 +231,13 @@ export async function upsertRows(db: Kysely<any>, write: TableWrite, copy?: Copy
   counts.inserted += Number(r.inserted)
   counts.updated += Number(r.updated)
   counts.unchanged = rows.length - counts.inserted - counts.updated
+  if (copy && mostlyStored.get(write.table)) mostlyStored.set(write.table, counts.inserted <= rows.length * (1 - STORED_SHARE))
   return counts
 }
+
+/** By table: its last batch had at least STORED_SHARE of its keys stored already. */
+const mostlyStored = new Map<string, boolean>()
+const STORED_SHARE = 0.9
 
 /** `(a.x, a.y) is distinct from (b.x, b.y)` over `cols` (a one-column row gets a null partner: `(x)` is no row constructor). */
 const distinct = (a: string, b: string, cols: readonly string[]) => {
