@@ -102,11 +102,13 @@ function copyField(value: unknown): string {
   else if (value instanceof Date) return value.toISOString()
   else if (Array.isArray(value)) text = arrayLiteral(value)
   else text = toPgJson(value)
-  if (text.includes('\u0000')) text = text.replaceAll('\u0000', '')
-  return /[\\\t\n\r]/.test(text) ? text.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!) : text
+  // One scan for the common case (nothing to escape); NUL is dropped.
+  return COPY_SPECIAL.test(text) ? text.replace(COPY_SPECIAL_ALL, (c) => COPY_ESCAPES[c]!) : text
 }
 
-const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' }
+const COPY_SPECIAL = /[\\\t\n\r\0]/
+const COPY_SPECIAL_ALL = /[\\\t\n\r\0]/g
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '' }
 
 /** Postgres array literal for a (one-dimensional) array of scalars: {"a","b",NULL}. */
 function arrayLiteral(items: unknown[]): string {
