@@ -49,7 +49,7 @@ export class VirtualClock implements Clock {
   private scheduled = false
 
   constructor(start = Date.UTC(2026, 0, 1)) {
-    this.current = start
+    this.current = Math.floor(start)
   }
 
   now(): number {
@@ -64,7 +64,9 @@ export class VirtualClock implements Clock {
         reject(abortError(signal!))
       }
       const timer: Timer = {
-        at: this.current + Math.max(0, ms),
+        // Whole milliseconds, like Date.now() and setTimeout: a fractional now() would be truncated
+        // wherever a time is stored (Date, timestamptz), so stored intervals would differ from measured ones.
+        at: this.current + Math.max(0, Math.ceil(ms)),
         seq: this.seq++,
         resolve: () => {
           signal?.removeEventListener('abort', onAbort)

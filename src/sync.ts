@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { setMaxListeners } from 'node:events'
 import PQueue from 'p-queue'
 import type { Clock } from './clock.js'
 import type { Config } from './config.js'
@@ -16,7 +17,10 @@ export interface SyncDeps {
   clock: Clock
   sources: readonly SourceModule[]
   signal?: AbortSignal
-  /** How many accounts/cabinets load at once. @default 8 */
+  /**
+   * How many accounts/cabinets load at once; a stream that only waits (a GetCourse export forming,
+   * budget) lends its slot to the next account meanwhile. @default config.concurrency
+   */
   concurrency?: number
   onProgress?: (stream: StreamKey, p: Progress & { rows: number }) => void
 }
@@ -50,6 +54,8 @@ export async function runSync(deps: SyncDeps, options: SyncOptions = {}): Promis
   const liveness = warehouse.pool ? await holdLiveness(warehouse.pool, invocation, log) : null
   try {
     const signal = liveness ? AbortSignal.any([deps.signal ?? new AbortController().signal, liveness.lost]) : (deps.signal ?? new AbortController().signal)
+    // Every sleeping stream listens on it (tens of accounts at once): not a leak.
+    setMaxListeners(0, signal)
     const dead = (await liveness?.closeDeadRuns()) ?? 0
     if (dead) log.info({ runs: dead }, 'closed the runs of a process that stopped without finishing them')
     await closeStaleRuns(warehouse.db)
@@ -77,9 +83,9 @@ async function syncStreams(deps: SyncDeps, options: SyncOptions, invocation: str
     groups.set(k, [...(groups.get(k) ?? []), s])
   }
   const results: StreamResult[] = []
-  const queue = new PQueue({ concurrency: deps.concurrency ?? 8 })
+  const slots = new Slots(deps.concurrency ?? config.concurrency)
   for (const group of groups.values()) {
-    void queue.add(async () => {
+    void slots.queue.add(async () => {
       let fatal: StreamResult | undefined
       for (const stream of group) {
         try {
@@ -91,7 +97,7 @@ async function syncStreams(deps: SyncDeps, options: SyncOptions, invocation: str
             results.push({ ...keyOf(stream), runId, status, counts: emptyCounts(), message, errorCode: fatal?.errorCode })
             continue
           }
-          const result = await runStream(deps, stream, invocation, options, signal)
+          const result = await runStream(deps, stream, invocation, options, signal, slots.idle)
           results.push(result)
           if (result.status === 'failed' && result.errorCode && ACCOUNT_FATAL.has(result.errorCode)) fatal = result
         } catch (err) {
@@ -104,14 +110,14 @@ async function syncStreams(deps: SyncDeps, options: SyncOptions, invocation: str
       }
     })
   }
-  await queue.onIdle()
+  await slots.queue.onIdle()
   const ok = results.every((r) => r.status === 'succeeded' || r.status === 'deferred')
   return { invocation, results, ok }
 }
 
 const keyOf = (s: Stream): StreamKey => ({ source: s.source, account: s.account, stream: s.name })
 
-async function runStream(deps: SyncDeps, stream: Stream, invocation: string, options: SyncOptions, signal: AbortSignal): Promise<StreamResult> {
+async function runStream(deps: SyncDeps, stream: Stream, invocation: string, options: SyncOptions, signal: AbortSignal, idle: <T>(work: Promise<T>) => Promise<T>): Promise<StreamResult> {
   const { warehouse, log: rootLog } = deps
   const db = warehouse.db
   const key = keyOf(stream)
@@ -138,6 +144,7 @@ async function runStream(deps: SyncDeps, stream: Stream, invocation: string, opt
         options,
         runId,
         state,
+        idle,
         countRequests: (n = 1) => {
           pendingRequests += n
         },
@@ -215,4 +222,46 @@ async function commitBatch(deps: SyncDeps, key: StreamKey, runId: string, batch:
   counts.deleted += add.deleted
   counts.rejected += add.rejected
   counts.requests += add.requests
+}
+
+/**
+ * The account queue (p-queue) with lendable slots. `idle(work)` marks the calling task as only
+ * waiting: the queue's concurrency grows by one, so the next account starts; when `work` settles,
+ * the task takes a slot again and, if all are busy, waits for one to free up (a task ending or
+ * going idle) before it goes on. At most `size` tasks do work at any moment.
+ */
+export class Slots {
+  readonly queue: PQueue
+  private idleCount = 0
+  private waiters: (() => void)[] = []
+
+  constructor(private readonly size: number) {
+    this.queue = new PQueue({ concurrency: size })
+    this.queue.on('next', () => this.wake())
+  }
+
+  /** Tasks doing work now (started, not idle). */
+  get active(): number {
+    return this.queue.pending - this.idleCount
+  }
+
+  readonly idle = async <T>(work: Promise<T>): Promise<T> => {
+    this.idleCount++
+    this.queue.concurrency = this.size + this.idleCount
+    this.wake()
+    try {
+      return await work
+    } finally {
+      this.idleCount--
+      // Counted as working from here on, so the queue starts no new account before this one goes on.
+      this.queue.concurrency = this.size + this.idleCount
+      while (this.active > this.size) await new Promise<void>((resolve) => this.waiters.push(resolve))
+    }
+  }
+
+  private wake(): void {
+    const waiting = this.waiters
+    this.waiters = []
+    for (const resolve of waiting) resolve()
+  }
 }

@@ -58,6 +58,12 @@ export interface StreamContext {
   readonly runId: string
   /** The state saved by the last committed batch of this stream, or null on the first run. */
   readonly state: Record<string, unknown> | null
+  /**
+   * Wait for `work` without holding a load slot: while a stream only sleeps (an export forming,
+   * budget, the export slot), other accounts may load in its place. Resolves as `work` does, once a
+   * slot is free again.
+   */
+  idle<T>(work: Promise<T>): Promise<T>
   /** Count API requests spent (reported in `etl.runs.requests`). */
   countRequests(n?: number): void
   progress(p: Progress): void

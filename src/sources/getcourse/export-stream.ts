@@ -15,7 +15,7 @@ import { acquireLease, releaseLease, renewLease } from './lease.js'
 import { budgetLimit, whenAvailable } from './ledger.js'
 import { LocalTime } from './local-time.js'
 import { createNormalizer, type Normalizer } from './normalize.js'
-import { firstCheckDelay, nextCheckDelay } from './poll-schedule.js'
+import { firstCheckDelay, nextCheckDelay, type ReadinessSample } from './poll-schedule.js'
 import { rowsBatch } from './rows-batch.js'
 import { covers, incrementalRange, monthsPerWindow, planWindows, splitWindow, windowDays, windowFilters, type ExportWindow, type FilterField } from './windows.js'
 
@@ -69,6 +69,9 @@ export function exportStream(account: GetcourseAccountConfig, stream: ExportStre
 
 type Started = { record: ExportRecord; learned: boolean } | null
 
+/** A ready check: the unread body, when it was asked for, and the last "not ready" before it. */
+type Ready = { response: Response; readyAt: number; lastPendingAt: number | null }
+
 /** One run of one export stream of one account. */
 class ExportSession {
   private readonly client: GetcourseClient
@@ -76,6 +79,13 @@ class ExportSession {
   private readonly holder: { id: string; runId: string; stream: string }
   private readonly startedAt: number
   private holdsLease = false
+  /**
+   * Readiness of exports this session loaded. The runner commits an export's last batch (which
+   * marks it loaded, so `readinessHistory` sees it) while this generator already starts the next
+   * export; without these the newest sample would be there or not depending on which query
+   * finished first, and identical accounts would learn different first checks. Oldest first.
+   */
+  private measured: ReadinessSample[] = []
 
   constructor(
     private readonly ctx: StreamContext,
@@ -208,7 +218,7 @@ class ExportSession {
         throw new DeferredError('BUDGET_EXHAUSTED', `budget exhausted, resumes at ${resumes}; ${queued} export(s) queued for the next run`, new Date(at))
       }
       this.ctx.progress({ phase: 'waiting for request budget' })
-      await this.ctx.clock.sleep(at - now, this.ctx.signal)
+      await this.ctx.idle(this.ctx.clock.sleep(at - now, this.ctx.signal))
     }
   }
 
@@ -225,7 +235,7 @@ class ExportSession {
       if (!(await this.acquire())) {
         if (clock.now() >= deadline) throw this.busy('another run of this account holds the export slot', deadline)
         this.ctx.progress({ phase: 'waiting for the export slot' })
-        await clock.sleep(Math.min(5000, Math.max(50, poll.firstCheckSeconds * 1000)), this.ctx.signal)
+        await this.ctx.idle(clock.sleep(Math.min(5000, Math.max(50, poll.firstCheckSeconds * 1000)), this.ctx.signal))
         continue
       }
       await this.waitForOtherExports()
@@ -234,7 +244,7 @@ class ExportSession {
         await this.release()
         return null
       }
-      const history = await readinessHistory(db, this.account.name)
+      const history = await this.history()
       const first = firstCheckDelay(history, this.stream, windowDays(window), poll)
       const result = await this.client.startExport(this.stream, filters, window.groupId)
       if (result.kind === 'busy') {
@@ -242,7 +252,7 @@ class ExportSession {
         if (clock.now() + busyDelay > deadline) throw this.busy('another integration keeps the export slot busy (905)', clock.now() + busyDelay)
         log.info({ delayMs: busyDelay }, 'export slot busy (905), retrying later')
         await this.renew()
-        await clock.sleep(busyDelay, this.ctx.signal)
+        await this.ctx.idle(clock.sleep(busyDelay, this.ctx.signal))
         busyDelay = Math.min(poll.maxIntervalSeconds * 1000, busyDelay * 2)
         continue
       }
@@ -275,6 +285,14 @@ class ExportSession {
     }
   }
 
+  /** The account's readiness history, with this session's own exports whose load is not committed yet in front. */
+  private async history(): Promise<ReadinessSample[]> {
+    const stored = await readinessHistory(this.ctx.db, this.account.name)
+    // Once committed an export is in `stored` with the very same values (ms timestamps): drop it here.
+    this.measured = this.measured.filter((m) => !stored.some((s) => sameSample(s, m)))
+    return [...[...this.measured].reverse(), ...stored]
+  }
+
   private busy(why: string, resumeAt: number): DeferredError {
     return new DeferredError('EXPORT_BUSY', `${why}; gave up waiting after ${Math.round(this.options.busyWaitMs / 1000)} s, retried next run`, new Date(resumeAt))
   }
@@ -288,6 +306,8 @@ class ExportSession {
   private async *collect(record: ExportRecord, learned: boolean, state: ExportState): AsyncGenerator<Batch, ExportState> {
     const response = await this.pollUntilReady(record, learned, false)
     if ('error' in response) return yield* this.failed(record, response.error, state)
+    // An export found ready by an earlier run keeps that run's ready_at; only a check of ours is a measurement.
+    const measured = record.status === 'pending'
     const next = advance(state, record.window)
     const archive = this.ctx.options.archive ?? this.ctx.config.archiveExports
     const archivePath = archive ? path.join(this.ctx.config.dataDir, 'exports', this.account.name, this.stream, `${record.exportId}.json.gz`) : undefined
@@ -308,6 +328,7 @@ class ExportSession {
       }
       const loadedAt = this.ctx.clock.now()
       const { account } = this
+      if (measured) this.measure(record, response, event.total)
       yield { ...batch, state: next, onCommit: (trx) => markLoaded(trx, account.name, record.exportId, event.total, loadedAt) }
       this.ctx.log.info({ exportId: record.exportId, rows: event.total }, 'export loaded')
     }
@@ -318,11 +339,12 @@ class ExportSession {
    * Checks the export until it is ready (returns its unread body) or failed (returns the error).
    * `discard`: only wait for readiness (an export of another stream blocking the slot).
    */
-  private async pollUntilReady(record: ExportRecord, learned: boolean, discard: boolean): Promise<{ response: Response } | { error: ApiError }> {
+  private async pollUntilReady(record: ExportRecord, learned: boolean, discard: boolean): Promise<Ready | { error: ApiError }> {
     const { clock, db, log } = this.ctx
     const poll = this.account.poll
     const deadline = clock.now() + poll.timeoutSeconds * 1000
     let misses = 0
+    let lastPendingAt = record.lastPendingAt
     let nextAt = record.status === 'ready' ? clock.now() : record.lastPendingAt !== null
       ? record.lastPendingAt + nextCheckDelay(record.lastPendingAt - record.startedAt, learned, poll)
       : record.startedAt + (record.firstWaitMs ?? poll.firstCheckSeconds * 1000)
@@ -332,12 +354,14 @@ class ExportSession {
         throw new DeferredError('EXPORT_TIMEOUT', `export ${record.exportId} (${record.stream}) was not ready after ${poll.timeoutSeconds} s; it stays pending and is collected next run`, new Date(nextAt))
       }
       this.ctx.progress({ phase: `export ${record.exportId} forming` })
-      if (nextAt > now) await clock.sleep(nextAt - now, this.ctx.signal)
+      // Only waiting for GetCourse: the load slot goes to another account meanwhile.
+      if (nextAt > now) await this.ctx.idle(clock.sleep(nextAt - now, this.ctx.signal))
       if (this.holdsLease) await this.renew(record.exportId)
       const checkedAt = clock.now()
       const result = await this.client.checkExport(record.exportId, record.stream)
       if (result.kind === 'error' && errorKind(result.error) === 'not_ready') {
         await countCheck(db, this.account.name, record.exportId, checkedAt)
+        lastPendingAt = checkedAt
         nextAt = clock.now() + nextCheckDelay(checkedAt - record.startedAt, learned, poll, ++misses)
         continue
       }
@@ -357,8 +381,19 @@ class ExportSession {
         await result.response.body?.cancel()
         return { error: { code: null, message: 'discarded' } }
       }
-      return { response: result.response }
+      return { response: result.response, readyAt: checkedAt, lastPendingAt }
     }
+  }
+
+  /** Notes a loaded export's readiness as `readinessHistory` will read it once the load commits. */
+  private measure(record: ExportRecord, ready: Ready, rows: number): void {
+    this.measured.push({
+      stream: record.stream,
+      readyMs: ms(ready.readyAt) - ms(record.startedAt),
+      pendingMs: ready.lastPendingAt === null ? null : ms(ready.lastPendingAt) - ms(record.startedAt),
+      rows,
+      days: record.window.from && record.window.to ? windowDays(record.window) : null,
+    })
   }
 
   /**
@@ -410,6 +445,13 @@ class ExportSession {
 function advance(state: ExportState, done: ExportWindow): ExportState {
   return settle({ ...state, queue: (state.queue ?? []).filter((w) => !covers(done, w)) })
 }
+
+/** As a Date (and so timestamptz) keeps it. */
+const ms = (t: number) => new Date(t).getTime()
+
+/** Times are whole milliseconds in both (clock and timestamptz), so a stored sample equals the measured one. */
+const sameSample = (a: ReadinessSample, b: ReadinessSample) =>
+  a.stream === b.stream && a.rows === b.rows && a.days === b.days && a.readyMs === b.readyMs && a.pendingMs === b.pendingMs
 
 function settle(state: ExportState): ExportState {
   if (state.queue?.length) return state
