@@ -50,12 +50,15 @@ describe('poll schedule', () => {
     expect(learned).toBe(true)
     expect(waitMs).toBeGreaterThan(63_000)
     expect(waitMs).toBeLessThan(80_000)
-    expect(nextCheckDelay(70_000, true, poll, 1)).toBe(7000)
-    expect(nextCheckDelay(70_000, true, poll, 2)).toBe(14_000)
+    // A miss of a learned check: again at 1.25 × the elapsed time, faster after the second miss.
+    expect(nextCheckDelay(70_000, true, poll, 1)).toBe(17_500)
+    expect(nextCheckDelay(70_000, true, poll, 2)).toBe(17_500)
+    expect(nextCheckDelay(70_000, true, poll, 3)).toBe(35_000)
+    expect(nextCheckDelay(3_000_000, true, poll, 1)).toBe(600_000)
   })
 
   it('probes earlier while every check found the export ready', () => {
     const history: ReadinessSample[] = [{ stream: 'users', readyMs: 30_000, pendingMs: null, rows: 10, days: 1 }]
-    expect(firstCheckDelay(history, 'users', 1, poll).waitMs).toBeCloseTo(30_000 * 0.7 * 1.1, 0)
+    expect(firstCheckDelay(history, 'users', 1, poll).waitMs).toBeCloseTo(30_000 * 0.7, 0)
   })
 })
