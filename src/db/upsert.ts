@@ -136,8 +136,9 @@ function* copyChunks(rows: Record<string, unknown>[], cols: string[], json: bool
 
 /**
  * Idempotent upsert of one batch. On a server, rows with keys not stored yet are COPY'd straight
- * into the table and the rest are COPY'd into a session staging table and merged by one
- * `INSERT … SELECT … ON CONFLICT`; embedded (PGlite, no COPY), all rows travel as a single jsonb
+ * into the table; the rest are COPY'd into a session staging table, rewritten by `UPDATE … FROM`
+ * where they differ, and whatever that did not find is merged by `INSERT … SELECT … ON CONFLICT`.
+ * Embedded (PGlite, no COPY), all rows travel as a single jsonb
  * parameter expanded by jsonb_to_recordset, so the statement has two parameters whatever the batch
  * size. Rows equal to what is stored are left alone (no write, `synced_at` kept), so a re-load of
  * unchanged data writes nothing.
@@ -164,8 +165,9 @@ export async function upsertRows(db: Kysely<any>, write: TableWrite, copy?: Copy
   const nonKey = cols.filter((c) => !keySet.has(c))
   const recordDef = cols.map((c) => `${q(c)} ${columns.get(c)!.type}`).join(', ')
   const colList = cols.map(q).join(', ')
+  const touch = columns.has('synced_at') ? ', synced_at = now()' : ''
   const conflict = nonKey.length
-    ? `do update set ${nonKey.map((c) => `${q(c)} = excluded.${q(c)}`).join(', ')}${columns.has('synced_at') ? ', synced_at = now()' : ''}
+    ? `do update set ${nonKey.map((c) => `${q(c)} = excluded.${q(c)}`).join(', ')}${touch}
        where ${distinct('t', 'excluded', nonKey)}`
     : 'do nothing'
   const onConflict = `on conflict (${write.key.map(q).join(', ')}) ${conflict} returning (xmax = 0) as inserted`
@@ -199,10 +201,7 @@ export async function upsertRows(db: Kysely<any>, write: TableWrite, copy?: Copy
         conflicting = rows
       }
     }
-    if (!conflicting.length) {
-      counts.unchanged = 0
-      return counts
-    }
+    if (!conflicting.length) return counts
     // COPY into a session temp table (created once per connection, emptied at commit). Stored rows
     // that differ are rewritten by one UPDATE … FROM (an index probe per row, no speculative
     // insertion or row lock as ON CONFLICT takes: about half the Postgres time). Whatever the UPDATE
@@ -215,7 +214,7 @@ export async function upsertRows(db: Kysely<any>, write: TableWrite, copy?: Copy
     let rest = ''
     if (nonKey.length) {
       const up = await db.executeQuery<{ updated: number }>(
-        CompiledQuery.raw(`with up as (update ${table} as t set ${nonKey.map((c) => `${q(c)} = s.${q(c)}`).join(', ')}${columns.has('synced_at') ? ', synced_at = now()' : ''}
+        CompiledQuery.raw(`with up as (update ${table} as t set ${nonKey.map((c) => `${q(c)} = s.${q(c)}`).join(', ')}${touch}
           from ${staging} as s where ${match('t', 's')} and ${distinct('t', 's', nonKey)} returning 1) select count(*)::int as updated from up`),
       )
       counts.updated = Number(up.rows[0]!.updated)
