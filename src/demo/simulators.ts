@@ -62,8 +62,10 @@ export async function startDemoSimulators(sizes: DemoSizes, env: Record<string, 
     budget: { requests: DEMO_LIMITS.getcourseBudget.requests, windowSeconds: DEMO_LIMITS.getcourseBudget.windowSeconds },
     readyAfterMs: ({ rows }) => DEMO_LIMITS.getcourseReadyMs(rows),
     clock,
-    // Export ids must not repeat across demo runs: the warehouse remembers earlier exports.
-    firstExportId: Math.floor(Date.now() / 100),
+    // Export ids must not repeat across demo runs: the warehouse remembers earlier exports. A run
+    // issues about two ids per export, so 100 ids per millisecond of wall clock keep two runs apart
+    // however soon the second starts (tenths of a second let a fast second run reuse the first's ids).
+    firstExportId: Date.now() * 100,
   })
   let kwiga: KwigaSim
   try {
