@@ -56,18 +56,25 @@ export async function holdLiveness(pool: pg.Pool, invocation: string, log: Logge
   const client = await pool.connect()
   const controller = new AbortController()
   let broken: Error | undefined
-  client.on('error', (err) => {
+  const onError = (err: Error) => {
     broken = err
     if (!controller.signal.aborted) {
       log.warn({ err }, 'lost the database session that marks this sync as running')
       controller.abort(new EtlError('ABORTED', 'lost the database session that marks this sync as running; committed batches are kept, the streams resume next run', { cause: err }))
     }
-  })
+  }
+  client.on('error', onError)
+  // The connection goes back to the pool: a later sync (the scheduler runs many in one process) must
+  // not inherit this sync's listener, or each sync would leave one more behind.
+  const giveBack = (err?: Error) => {
+    client.off('error', onError)
+    client.release(err)
+  }
   const key = (param: string) => `hashtextextended('course-etl:invocation:' || ${param}, 0)`
   try {
     await client.query(`select pg_advisory_lock(${key('$1')})`, [invocation])
   } catch (err) {
-    client.release(err as Error)
+    giveBack(err as Error)
     throw err
   }
   return {
@@ -90,7 +97,7 @@ export async function holdLiveness(pool: pg.Pool, invocation: string, log: Logge
     },
     async release() {
       if (!broken) await client.query(`select pg_advisory_unlock(${key('$1')})`, [invocation]).catch((err: Error) => (broken = err))
-      client.release(broken ?? undefined)
+      giveBack(broken)
     },
   }
 }

@@ -3,8 +3,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { systemClock } from '../../src/clock.js'
 import { parseConfig } from '../../src/config.js'
 import { runSync } from '../../src/sync.js'
-import { createTestWarehouse, quietLog, type TestWarehouse } from '../support/database.js'
+import { createTestWarehouse, hasServer, quietLog, type TestWarehouse } from '../support/database.js'
 import { createTestSource, createTestTables, type TestRecord } from '../support/test-source.js'
+
+const server = await hasServer()
 
 let wh: TestWarehouse
 beforeEach(async () => {
@@ -96,5 +98,19 @@ describe('runSync', () => {
     expect(res.ok).toBe(true)
     const { rows } = await sql<{ name: string }>`select name from testsrc.items where id = 1`.execute(wh.db)
     expect(rows[0]!.name).toBe('badname\ufffd')
+  })
+
+  // The scheduler runs sync after sync in one process on one pool. Each sync holds a connection for
+  // its liveness lock and listens for that connection's errors; the listener must leave with it.
+  it.runIf(server || !!process.env.CI)('sync after sync in one process leaves no error listener behind on the pooled connections', async () => {
+    const data = { records: records(5), batchSize: 5 }
+    for (let i = 0; i < 15; i++) expect((await sync(data)).ok).toBe(true)
+    const clients = await Promise.all(Array.from({ length: wh.pool!.totalCount }, () => wh.pool!.connect()))
+    try {
+      // pg-pool's own idle listener, while a client sits in the pool; none once it is checked out.
+      for (const client of clients) expect(client.listenerCount('error')).toBeLessThanOrEqual(1)
+    } finally {
+      for (const client of clients) client.release()
+    }
   })
 })
