@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { firstCheckDelay, type ReadinessSample } from '../../src/sources/getcourse/poll-schedule.js'
+import { firstCheckDelay, type ReadinessSample, type SampleWindow } from '../../src/sources/getcourse/poll-schedule.js'
 import type { TestWarehouse } from '../support/database.js'
 import { startHarness, type Harness } from './harness.js'
 
@@ -32,11 +32,14 @@ interface ExportRow {
   last_pending_at: Date | null
   window_from: string
   window_to: string
+  filter_field: string
+  group_id: string | null
 }
 
 async function exportsOf(h: Harness, account: string): Promise<ExportRow[]> {
   const { rows } = await sql<ExportRow>`
-    select stream, rows, first_wait_ms, started_at, ready_at, last_pending_at, window_from::text as window_from, window_to::text as window_to
+    select stream, rows, first_wait_ms, started_at, ready_at, last_pending_at, window_from::text as window_from, window_to::text as window_to,
+      filter_field, group_id::text as group_id
     from etl.getcourse_exports where account = ${account} and status = 'loaded'
     order by started_at, export_id`.execute(h.wh.db)
   return rows
@@ -48,7 +51,10 @@ const sample = (e: ExportRow): ReadinessSample => ({
   pendingMs: e.last_pending_at ? e.last_pending_at.getTime() - e.started_at.getTime() : null,
   rows: e.rows,
   days: (Date.parse(e.window_to) - Date.parse(e.window_from)) / 86_400_000 + 1,
+  window: windowOf(e),
 })
+
+const windowOf = (e: ExportRow): SampleWindow => ({ field: e.filter_field, from: e.window_from, to: e.window_to, groupId: e.group_id })
 
 describe('learned first checks with many accounts on one warehouse', () => {
   let h: Harness
@@ -68,7 +74,7 @@ describe('learned first checks with many accounts on one warehouse', () => {
     exports.forEach((e, i) => {
       const history = exports.slice(0, i).sort((a, b) => b.ready_at.getTime() - a.ready_at.getTime()).map(sample)
       const days = (Date.parse(e.window_to) - Date.parse(e.window_from)) / 86_400_000 + 1
-      expect({ i, stream: e.stream, firstWaitMs: e.first_wait_ms }).toEqual({ i, stream: e.stream, firstWaitMs: Math.round(firstCheckDelay(history, e.stream, days, poll).waitMs) })
+      expect({ i, stream: e.stream, firstWaitMs: e.first_wait_ms }).toEqual({ i, stream: e.stream, firstWaitMs: Math.round(firstCheckDelay(history, e.stream, days, poll, windowOf(e)).waitMs) })
     })
   })
 

@@ -245,7 +245,7 @@ class ExportSession {
         return null
       }
       const history = await this.history()
-      const first = firstCheckDelay(history, this.stream, windowDays(window), poll)
+      const first = firstCheckDelay(history, this.stream, windowDays(window), poll, window)
       const result = await this.client.startExport(this.stream, filters, window.groupId)
       if (result.kind === 'busy') {
         // Another integration's export is forming (905, nothing started): wait, never "no data" (reference §6.3).
@@ -393,6 +393,7 @@ class ExportSession {
       pendingMs: ready.lastPendingAt === null ? null : ms(ready.lastPendingAt) - ms(record.startedAt),
       rows,
       days: record.window.from && record.window.to ? windowDays(record.window) : null,
+      window: { field: record.window.field, from: record.window.from, to: record.window.to, groupId: record.window.groupId ?? null },
     })
   }
 

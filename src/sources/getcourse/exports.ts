@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import type { Db } from '../../db/index.js'
 import { toPgJson } from '../../db/upsert.js'
-import type { ReadinessSample } from './poll-schedule.js'
+import { ROWS_HISTORY, type ReadinessSample } from './poll-schedule.js'
 import type { ExportStatus } from './tables.js'
 import type { ExportWindow, FilterField } from './windows.js'
 
@@ -155,18 +155,26 @@ export async function loadedSince(db: Db, account: string, stream: string, windo
 }
 
 /** Readiness of the account's recent exports, newest first, for timing the first check. */
-export async function readinessHistory(db: Db, account: string, limit = 40): Promise<ReadinessSample[]> {
-  const { rows } = await sql<{ stream: string; ready_ms: number; pending_ms: number | null; rows: number; days: number | null }>`
+export async function readinessHistory(db: Db, account: string, limit = ROWS_HISTORY): Promise<ReadinessSample[]> {
+  const { rows } = await sql<{ stream: string; ready_ms: number; pending_ms: number | null; rows: number; days: number | null; field: string; from: string | null; to: string | null; group_id: string | null }>`
     select stream,
       (extract(epoch from ready_at - started_at) * 1000)::float8 as ready_ms,
       (extract(epoch from last_pending_at - started_at) * 1000)::float8 as pending_ms,
       rows,
-      (window_to - window_from + 1) as days
+      (window_to - window_from + 1) as days,
+      filter_field as field, to_char(window_from, 'YYYY-MM-DD') as "from", to_char(window_to, 'YYYY-MM-DD') as "to", group_id::text as group_id
     from etl.getcourse_exports
     where account = ${account} and status = 'loaded' and ready_at is not null and rows is not null
     order by ready_at desc
     limit ${limit}`.execute(db)
-  return rows.map((r) => ({ stream: r.stream, readyMs: Number(r.ready_ms), pendingMs: r.pending_ms === null ? null : Number(r.pending_ms), rows: Number(r.rows), days: r.days === null ? null : Number(r.days) }))
+  return rows.map((r) => ({
+    stream: r.stream,
+    readyMs: Number(r.ready_ms),
+    pendingMs: r.pending_ms === null ? null : Number(r.pending_ms),
+    rows: Number(r.rows),
+    days: r.days === null ? null : Number(r.days),
+    ...(r.from !== null && r.to !== null ? { window: { field: r.field, from: r.from, to: r.to, groupId: r.group_id } } : {}),
+  }))
 }
 
 /**

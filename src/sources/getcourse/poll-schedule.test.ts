@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { firstCheckDelay, fitReadiness, nextCheckDelay, predictRows, type ReadinessSample } from './poll-schedule.js'
+import { bestAim, firstCheckDelay, fitReadiness, nextCheckDelay, predictRows, sameDaysRows, type ReadinessSample } from './poll-schedule.js'
 
 const poll = { firstCheckSeconds: 30, maxIntervalSeconds: 600 }
 
@@ -97,5 +97,49 @@ describe('readiness model', () => {
     const deals = predictRows(history, 'deals', 3)
     expect(Math.exp(deals.log) - 1).toBeGreaterThan(270)
     expect(Math.exp(deals.log) - 1).toBeLessThan(330)
+  })
+
+  it('predicts the rows of a window from the other series that exported the very same days', () => {
+    // Monthly history: users, then deals by created_at (1.5 × the users) and by status_changed_at (0.9 × those).
+    const months = ['2025-01', '2025-02', '2025-03', '2025-04', '2025-05', '2025-06']
+    const volume = [400, 520, 610, 480, 700, 560]
+    const history: ReadinessSample[] = []
+    const add = (stream: string, field: string, month: string, rows: number) =>
+      history.unshift({ stream, readyMs: 900 * rows, pendingMs: null, rows, days: 30, window: { field, from: `${month}-01`, to: `${month}-30` } })
+    months.forEach((m, i) => add('users', 'created_at', m, volume[i]!))
+    months.forEach((m, i) => add('deals', 'created_at', m, 1.5 * volume[i]!))
+    add('users', 'created_at', '2025-07', 900)
+    const created = sameDaysRows(history, 'deals', { field: 'created_at', from: '2025-07-01', to: '2025-07-30' }, 30)!
+    expect(Math.exp(created.log) - 1).toBeCloseTo(1350, -1)
+    expect(created.sigma).toBeLessThan(0.15)
+    // Without the windows, the newest exports of a month's length are the guide: further off.
+    expect(Math.abs(predictRows(history, 'deals', 30).log - Math.log(1351))).toBeGreaterThan(5 * Math.abs(created.log - Math.log(1351)))
+
+    months.forEach((m, i) => add('deals', 'status_changed_at', m, Math.round(0.9 * 1.5 * volume[i]!)))
+    add('deals', 'created_at', '2025-07', 1350)
+    const status = sameDaysRows(history, 'deals', { field: 'status_changed_at', from: '2025-07-01', to: '2025-07-30' }, 30)!
+    expect(Math.exp(status.log) - 1).toBeCloseTo(1215, -1)
+
+    // A 3-day window that only months have in common with the other series: the ratio applies, but unsure.
+    history.unshift({ stream: 'users', readyMs: 36_000, pendingMs: null, rows: 40, days: 3, window: { field: 'created_at', from: '2025-07-29', to: '2025-07-31' } })
+    const day = sameDaysRows(history, 'deals', { field: 'created_at', from: '2025-07-29', to: '2025-07-31' }, 3)!
+    expect(Math.exp(day.log) - 1).toBeCloseTo(60, -1)
+    expect(day.sigma).toBeGreaterThanOrEqual(0.5)
+    // Nothing else exported these days: no prediction from them.
+    expect(sameDaysRows(history, 'payments', { field: 'created_at', from: '2025-07-01', to: '2025-07-30' }, 30)).toBeNull()
+    expect(sameDaysRows(history, 'users', { field: 'created_at', from: '2025-08-01', to: '2025-08-30' }, 30)).toBeNull()
+  })
+
+  it('aims a sure prediction just past the median, an unsure one later, never past 1.5σ', () => {
+    const median = Math.log(120_000)
+    const aims = [0.05, 0.1, 0.25, 0.5, 1].map((sigma) => bestAim(median, sigma, poll))
+    // Sure: within the STEP tolerance (1.25 ×), so a check that finds it ready is on time.
+    expect(aims[1]).toBeGreaterThan(0)
+    expect(aims[1]).toBeLessThan(Math.log(1.25))
+    for (let i = 1; i < aims.length; i++) expect(aims[i]).toBeGreaterThan(aims[i - 1]!)
+    // 0.25 is the spread of a well-learned account: about 0.8σ past the median, ~79 % ready at the first check.
+    expect(aims[2]! / 0.25).toBeGreaterThan(0.6)
+    expect(aims[2]! / 0.25).toBeLessThan(1)
+    expect(aims[4]).toBeLessThanOrEqual(1.5 + 1e-9)
   })
 })

@@ -1,14 +1,16 @@
 /**
  * When to check an export. Every check costs one request of a 100-per-2h budget (reference §3.4),
  * so the first check is timed from history: exports of this account became ready after a time that
- * grows with their row count, and we aim a little past the predicted moment so that most exports
- * need exactly one check — which then is the download.
+ * grows with their row count, and we aim a little past the predicted moment (how far depends on how
+ * sure the prediction is, see `bestAim`) so that most exports need exactly one check — which then
+ * is the download.
  *
  * The model is log-normal: log readiness = α + β·log(rows + 1) + (stream offset) + ε, ε ~ N(0, σ²),
  * fitted to what past checks saw — an interval (last "not ready", ready] or only an upper bound
  * (ready at the first check) — by EM for censored data. The rows of the new window are not known
- * before it is exported, so they are predicted from the windows just exported (see `predictRows`),
- * and that prediction's own error widens σ.
+ * before it is exported, so they are predicted from the exports of the same days in other series
+ * (`sameDaysRows`) or else from the windows just exported (`predictRows`), and that prediction's
+ * own error widens σ.
  */
 
 export interface PollSettings {
@@ -23,14 +25,30 @@ export interface ReadinessSample {
   pendingMs: number | null
   rows: number
   days: number | null
+  /** What it exported, when known: exports of the very same days in other series tell a window's rows. */
+  window?: SampleWindow
+}
+
+/** An export's filter: the field and days it selected (and the group of a group_members export). */
+export interface SampleWindow {
+  field: string
+  from: string
+  to: string
+  groupId?: string | null
 }
 
 /**
- * Aim the first check this many σ above the predicted median: a check too early costs a request,
- * one too late makes the export wait. At 1σ about 84 % are ready at the first check. Tuned on the
- * getcourse-polling bench (0.8σ: 2.39 requests an export, 1σ: 2.29; the budget is ≤ 2.3).
+ * What one more check is worth in exports fetched on time (see `bestAim`). Tuned on the
+ * getcourse-polling bench and on synthetic histories: 0.9 → 2.30–2.31 requests an export,
+ * 0.95 → 2.29, 1.1 → 2.25–2.29 with a median extra wait 4–6 points higher; the budget is ≤ 2.3.
  */
-const AIM = 1
+const REQUEST_PRICE = 0.95
+/**
+ * The first check is aimed no later than this many σ past the predicted median (the 93rd
+ * percentile): an unsure prediction would save little more in requests and wait much longer
+ * (bench: p90 extra wait 81 % instead of 87 %, the same requests).
+ */
+const AIM_MAX = 1.5
 /** After a miss, check again at this multiple of the elapsed time (the miss says readiness is later). */
 const STEP = 1.25
 /**
@@ -50,6 +68,8 @@ const SLOPE_PRIOR_WEIGHT = 1
 const STREAM_PRIOR_WEIGHT = 3
 /** Spread of a rows prediction with nothing similar to go by. */
 const ROWS_SIGMA_UNKNOWN = 0.5
+/** Exports `readinessHistory` reads: more than HISTORY, so earlier windows shared with other series are still there. */
+export const ROWS_HISTORY = 160
 
 const bracketed = (s: ReadinessSample) => s.pendingMs !== null && s.pendingMs > 0 && s.pendingMs < s.readyMs
 
@@ -66,19 +86,54 @@ export interface FirstCheck {
  * The wait before the first check of a new export of `stream` over `days` days, from the account's
  * recent exports (newest first); `firstCheckSeconds` without any.
  */
-export function firstCheckDelay(history: readonly ReadinessSample[], stream: string, days: number | null, poll: PollSettings): FirstCheck {
+export function firstCheckDelay(history: readonly ReadinessSample[], stream: string, days: number | null, poll: PollSettings, window?: SampleWindow): FirstCheck {
   const recent = history.slice(0, HISTORY)
   if (!recent.length) return { waitMs: poll.firstCheckSeconds * 1000, learned: false }
   const model = fitReadiness(recent)
-  const rows = predictRows(recent, stream, days)
+  const rows = (window && sameDaysRows(history, stream, window, days)) ?? predictRows(recent, stream, days)
   const offset = model.offsets.get(stream) ?? 0
   const logMedian = model.alpha + model.beta * rows.log + offset
   const sigma = Math.sqrt(model.sigma ** 2 + (model.beta * rows.sigma) ** 2)
   // Only upper bounds so far: check at the estimate itself (below every earlier ready check), no headroom.
-  const aim = model.bracketed ? AIM * sigma : 0
-  // Up to two intervals (the lease covers that): capped at one, every export longer than it costs an extra check.
-  const waitMs = Math.min(2 * poll.maxIntervalSeconds * 1000, Math.max(1, Math.exp(logMedian + aim)))
+  const aim = model.bracketed ? bestAim(logMedian, sigma, poll) : 0
+  const waitMs = firstWait(logMedian + aim, poll)
   return { waitMs, learned: true, predictedMs: Math.exp(logMedian), sigma }
+}
+
+/** Up to two intervals (the lease covers that): capped at one, every export longer than it costs an extra check. */
+const firstWait = (logMs: number, poll: PollSettings) => Math.min(2 * poll.maxIntervalSeconds * 1000, Math.max(1, Math.exp(logMs)))
+
+/**
+ * Where to aim the first check, in log time past the predicted median, for a prediction of spread
+ * `sigma`. An export is fetched on time when the check that finds it ready comes within STEP of its
+ * readiness (the tolerance every later check keeps too); each check that finds it still forming
+ * costs a request. The aim maximizes P(on time) − REQUEST_PRICE × E[extra checks] under the
+ * log-normal prediction, over the very schedule `nextCheckDelay` follows: a sure prediction is
+ * aimed just past the median, an unsure one later, so that its likely misses do not eat the budget.
+ */
+export function bestAim(logMedian: number, sigma: number, poll: PollSettings): number {
+  const tolerance = Math.log(STEP)
+  let best = { aim: 0, value: -Infinity }
+  for (let k = -50; k <= AIM_MAX * 50; k++) {
+    const aim = (k / 50) * sigma
+    let t = firstWait(logMedian + aim, poll)
+    let onTime = 0
+    let extra = 0
+    let before = -Infinity
+    for (let check = 1; check <= 24; check++) {
+      const z = (Math.log(t) - logMedian) / sigma
+      // Ready in (previous check, this one] and no more than STEP before this one.
+      onTime += Math.max(0, cdf(z) - cdf(Math.max(before, z - tolerance / sigma)))
+      const later = 1 - cdf(z)
+      if (later < 1e-6) break
+      extra += later
+      before = z
+      t += nextCheckDelay(t, true, poll, check)
+    }
+    const value = onTime - REQUEST_PRICE * extra
+    if (value > best.value) best = { aim, value }
+  }
+  return best.aim
 }
 
 /**
@@ -276,6 +331,60 @@ export function predictRows(history: readonly ReadinessSample[], stream: string,
   }
   const rate = streamRate(dated, stream)
   return { log: (Number.isFinite(rate) ? rate : median(dated.map(logRate))) + Math.log(days), sigma: ROWS_SIGMA_UNKNOWN }
+}
+
+const seriesOf = (stream: string, w: SampleWindow) => `${stream}/${w.field}/${w.groupId ?? ''}`
+const spanOf = (w: SampleWindow) => `${w.from}..${w.to}`
+
+/**
+ * Log rows (+1) of `window` of `stream` from exports of the very same days in other series (another
+ * stream, or the same stream by another date field): a nightly run exports users, then deals and
+ * payments of the same days, and the twin created_at/status_changed_at windows of deals and payments
+ * select nearly the same orders. Each such export gives its rows times the ratio the two series had
+ * over the earlier windows both exported (their weighted median; its spread from their deviation).
+ * Null when no other series exported these days and an earlier window in common with this one.
+ */
+export function sameDaysRows(history: readonly ReadinessSample[], stream: string, window: SampleWindow, days: number | null): { log: number; sigma: number } | null {
+  // Series → span → newest export of it (the history is newest first).
+  const series = new Map<string, Map<string, { rows: number; days: number | null; at: number }>>()
+  history.forEach((s, at) => {
+    if (!s.window) return
+    const key = seriesOf(s.stream, s.window)
+    const spans = series.get(key) ?? new Map<string, { rows: number; days: number | null; at: number }>()
+    const span = spanOf(s.window)
+    if (!spans.has(span)) spans.set(span, { rows: s.rows, days: s.days, at })
+    series.set(key, spans)
+  })
+  const mine = series.get(seriesOf(stream, window))
+  const span = spanOf(window)
+  if (!mine) return null
+  const guesses: { log: number; sigma: number }[] = []
+  for (const [key, spans] of series) {
+    const now = spans.get(span)
+    if (key === seriesOf(stream, window) || !now) continue
+    const pairs: { delta: number; w: number; similar: boolean }[] = []
+    for (const [other, theirs] of spans) {
+      const ours = mine.get(other)
+      if (other === span || !ours) continue
+      pairs.push({ delta: logRows(ours.rows) - logRows(theirs.rows), w: DECAY ** Math.max(ours.at, theirs.at), similar: similarLength(ours.days, days) })
+    }
+    // Two series keep their ratio over windows of one length; a month says little about a day.
+    const similar = pairs.filter((p) => p.similar)
+    const used = similar.length ? similar : pairs
+    if (!used.length) continue
+    const deltas = used.map((p) => p.delta)
+    const weights = used.map((p) => p.w)
+    const ratio = weightedMedian(deltas, weights)
+    const mad = weightedMedian(deltas.map((d) => Math.abs(d - ratio)), weights)
+    const w = weights.reduce((t, x) => t + x, 0)
+    const sigma = Math.sqrt((w * (1.4826 * mad) ** 2 + RATIO_SIGMA_WEIGHT * 0.3 ** 2) / (w + RATIO_SIGMA_WEIGHT))
+    guesses.push({ log: logRows(now.rows) + ratio, sigma: similar.length ? sigma : Math.max(sigma, ROWS_SIGMA_UNKNOWN) })
+  }
+  if (!guesses.length) return null
+  const best = guesses.reduce((a, g) => (g.sigma < a.sigma ? g : a))
+  const log = weightedMedian(guesses.map((g) => g.log), guesses.map((g) => 1 / g.sigma ** 2))
+  const spread = median(guesses.map((g) => Math.abs(g.log - log)))
+  return { log, sigma: Math.sqrt(best.sigma ** 2 + spread ** 2) }
 }
 
 /** Median log rows per day of `stream`'s dated exports; -Infinity without any. */

@@ -40,12 +40,9 @@ describe('poll schedule', () => {
     expect(nextCheckDelay(700_000, false, poll)).toBe(600_000)
   })
 
-  it('aims just past readiness bracketed by an earlier miss, scaled by expected rows', () => {
-    const history: ReadinessSample[] = [
-      { stream: 'deals', readyMs: 44_000, pendingMs: 40_000, rows: 1000, days: 2 },
-      { stream: 'deals', readyMs: 88_000, pendingMs: 80_000, rows: 3000, days: 2 },
-      { stream: 'deals', readyMs: 66_000, pendingMs: 60_000, rows: 2000, days: 2 },
-    ]
+  it('aims just past readiness bracketed by an earlier miss', () => {
+    // Nights of about 2000 rows, each caught forming at 60 s and ready by 66 s.
+    const history: ReadinessSample[] = [1950, 2050, 2000, 1980, 2020].map((rows) => ({ stream: 'deals', readyMs: 66_000, pendingMs: 60_000, rows, days: 2 }))
     const { waitMs, learned } = firstCheckDelay(history, 'deals', 2, poll)
     expect(learned).toBe(true)
     expect(waitMs).toBeGreaterThan(63_000)
