@@ -263,6 +263,12 @@ function truncatedMoments(a: number, b: number): { mean: number; variance: numbe
 
 // ── rows of the next window ─────────────────────────────────────────────────────────────────────
 
+/** Log of a window's rows (+1), and the spread of that guess. */
+export interface RowsGuess {
+  log: number
+  sigma: number
+}
+
 const similarLength = (a: number | null, b: number | null) => a !== null && b !== null && a > 0 && b > 0 && Math.max(a, b) / Math.min(a, b) <= 1.2
 const logRate = (s: ReadinessSample) => logRows(s.rows) - Math.log(s.days!)
 
@@ -292,7 +298,7 @@ function candidates(history: readonly ReadinessSample[], at: number, days: numbe
  * median of those, robust to one odd window (the first month of a history is often a partial one).
  * Otherwise the stream's median rows per day.
  */
-export function predictRows(history: readonly ReadinessSample[], stream: string, days: number | null): { log: number; sigma: number } {
+export function predictRows(history: readonly ReadinessSample[], stream: string, days: number | null): RowsGuess {
   const dated = history.filter((s) => s.days !== null && s.days > 0)
   const near = days !== null && days > 0 ? candidates(history, 0, days) : []
   if (near.length) {
@@ -313,17 +319,10 @@ export function predictRows(history: readonly ReadinessSample[], stream: string,
       let prior = other.stream === stream ? 0 : streamRate(dated, stream) - streamRate(dated, other.stream)
       if (!Number.isFinite(prior)) prior = 0
       const pairs = examples.get(`${other.stream}#${rank}`) ?? []
-      const points = [...pairs, { delta: prior, w: PRIOR_EXAMPLES }]
-      const ratio = weightedMedian(points.map((p) => p.delta), points.map((p) => p.w))
-      const w = pairs.reduce((t, p) => t + p.w, 0)
-      const mad = weightedMedian(points.map((p) => Math.abs(p.delta - ratio)), points.map((p) => p.w))
-      return { log: logRate(other) + ratio + Math.log(days!), sigma: Math.sqrt((w * (1.4826 * mad) ** 2 + RATIO_SIGMA_WEIGHT * 0.3 ** 2) / (w + RATIO_SIGMA_WEIGHT)) }
+      const { ratio, sigma } = learnedRatio([...pairs, { delta: prior, w: PRIOR_EXAMPLES }], pairs.reduce((t, p) => t + p.w, 0))
+      return { log: logRate(other) + ratio + Math.log(days!), sigma }
     })
-    const best = guesses.reduce((a, g) => (g.sigma < a.sigma ? g : a))
-    const log = weightedMedian(guesses.map((g) => g.log), guesses.map((g) => 1 / g.sigma ** 2))
-    // Candidates that disagree widen the spread.
-    const spread = median(guesses.map((g) => Math.abs(g.log - log)))
-    return { log, sigma: Math.sqrt(best.sigma ** 2 + spread ** 2) }
+    return combine(guesses)
   }
   if (days === null || days <= 0 || !dated.length) {
     const own = history.filter((s) => s.stream === stream)
@@ -344,7 +343,7 @@ const spanOf = (w: SampleWindow) => `${w.from}..${w.to}`
  * over the earlier windows both exported (their weighted median; its spread from their deviation).
  * Null when no other series exported these days and an earlier window in common with this one.
  */
-export function sameDaysRows(history: readonly ReadinessSample[], stream: string, window: SampleWindow, days: number | null): { log: number; sigma: number } | null {
+export function sameDaysRows(history: readonly ReadinessSample[], stream: string, window: SampleWindow, days: number | null): RowsGuess | null {
   // Series → span → newest export of it (the history is newest first).
   const series = new Map<string, Map<string, { rows: number; days: number | null; at: number }>>()
   history.forEach((s, at) => {
@@ -358,7 +357,7 @@ export function sameDaysRows(history: readonly ReadinessSample[], stream: string
   const mine = series.get(seriesOf(stream, window))
   const span = spanOf(window)
   if (!mine) return null
-  const guesses: { log: number; sigma: number }[] = []
+  const guesses: RowsGuess[] = []
   for (const [key, spans] of series) {
     const now = spans.get(span)
     if (key === seriesOf(stream, window) || !now) continue
@@ -372,15 +371,26 @@ export function sameDaysRows(history: readonly ReadinessSample[], stream: string
     const similar = pairs.filter((p) => p.similar)
     const used = similar.length ? similar : pairs
     if (!used.length) continue
-    const deltas = used.map((p) => p.delta)
-    const weights = used.map((p) => p.w)
-    const ratio = weightedMedian(deltas, weights)
-    const mad = weightedMedian(deltas.map((d) => Math.abs(d - ratio)), weights)
-    const w = weights.reduce((t, x) => t + x, 0)
-    const sigma = Math.sqrt((w * (1.4826 * mad) ** 2 + RATIO_SIGMA_WEIGHT * 0.3 ** 2) / (w + RATIO_SIGMA_WEIGHT))
+    const { ratio, sigma } = learnedRatio(used, used.reduce((t, p) => t + p.w, 0))
     guesses.push({ log: logRows(now.rows) + ratio, sigma: similar.length ? sigma : Math.max(sigma, ROWS_SIGMA_UNKNOWN) })
   }
-  if (!guesses.length) return null
+  return guesses.length ? combine(guesses) : null
+}
+
+/**
+ * A log ratio from weighted examples (`delta`, weight `w`): their weighted median, with a spread
+ * from their median deviation, never surer than a spread of 0.3 worth RATIO_SIGMA_WEIGHT of
+ * `weight` (the weight of the real examples among `points`).
+ */
+function learnedRatio(points: readonly { delta: number; w: number }[], weight: number): { ratio: number; sigma: number } {
+  const ws = points.map((p) => p.w)
+  const ratio = weightedMedian(points.map((p) => p.delta), ws)
+  const mad = weightedMedian(points.map((p) => Math.abs(p.delta - ratio)), ws)
+  return { ratio, sigma: Math.sqrt((weight * (1.4826 * mad) ** 2 + RATIO_SIGMA_WEIGHT * 0.3 ** 2) / (weight + RATIO_SIGMA_WEIGHT)) }
+}
+
+/** Several guesses as one: their median weighted by 1/σ²; guesses that disagree widen the surest one's spread. */
+function combine(guesses: readonly RowsGuess[]): RowsGuess {
   const best = guesses.reduce((a, g) => (g.sigma < a.sigma ? g : a))
   const log = weightedMedian(guesses.map((g) => g.log), guesses.map((g) => 1 / g.sigma ** 2))
   const spread = median(guesses.map((g) => Math.abs(g.log - log)))
