@@ -56,7 +56,7 @@ const STEP = 1.25
  * each time until one check comes too early. That miss brackets the real readiness.
  */
 const PROBE = 0.7
-/** Recent exports considered (`readinessHistory` reads as many); older ones weigh less, so the model follows drift. */
+/** Recent exports the readiness model is fitted to; older ones weigh less, so the model follows drift. */
 const HISTORY = 40
 const DECAY = 0.97
 /** Prior spread of log readiness, worth this many exports, until brackets tell the real one. */
