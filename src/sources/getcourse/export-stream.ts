@@ -389,8 +389,8 @@ class ExportSession {
   private measure(record: ExportRecord, ready: Ready, rows: number): void {
     this.measured.push({
       stream: record.stream,
-      readyMs: ms(ready.readyAt) - ms(record.startedAt),
-      pendingMs: ready.lastPendingAt === null ? null : ms(ready.lastPendingAt) - ms(record.startedAt),
+      readyMs: ready.readyAt - record.startedAt,
+      pendingMs: ready.lastPendingAt === null ? null : ready.lastPendingAt - record.startedAt,
       rows,
       days: record.window.from && record.window.to ? windowDays(record.window) : null,
       window: { field: record.window.field, from: record.window.from, to: record.window.to, groupId: record.window.groupId ?? null },
@@ -447,12 +447,10 @@ function advance(state: ExportState, done: ExportWindow): ExportState {
   return settle({ ...state, queue: (state.queue ?? []).filter((w) => !covers(done, w)) })
 }
 
-/** As a Date (and so timestamptz) keeps it. */
-const ms = (t: number) => new Date(t).getTime()
-
 /** Times are whole milliseconds in both (clock and timestamptz), so a stored sample equals the measured one. */
 const sameSample = (a: ReadinessSample, b: ReadinessSample) =>
-  a.stream === b.stream && a.rows === b.rows && a.days === b.days && a.readyMs === b.readyMs && a.pendingMs === b.pendingMs
+  a.stream === b.stream && a.rows === b.rows && a.readyMs === b.readyMs && a.pendingMs === b.pendingMs &&
+  a.window?.field === b.window?.field && a.window?.from === b.window?.from && a.window?.to === b.window?.to && (a.window?.groupId ?? null) === (b.window?.groupId ?? null)
 
 function settle(state: ExportState): ExportState {
   if (state.queue?.length) return state
