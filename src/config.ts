@@ -101,6 +101,19 @@ const configSchema = z
     concurrency: z.number().int().min(1).max(256).default(32),
     /** Rows per load transaction. */
     batchSize: z.number().int().min(1).max(100_000).default(5000),
+    /**
+     * Timeouts of every GetCourse and KWIGA request. Not one for the whole response: a big export
+     * downloads for as long as data keeps coming, and a server that goes silent is noticed soon.
+     */
+    http: z
+      .object({
+        /** Per attempt, until the response headers arrive (connect + first byte); retried with backoff. */
+        headersTimeoutSeconds: z.number().min(1).max(3600).default(120),
+        /** Longest silence between two chunks of a body before the download fails. */
+        idleTimeoutSeconds: z.number().min(1).max(3600).default(120),
+      })
+      .strict()
+      .default({ headersTimeoutSeconds: 120, idleTimeoutSeconds: 120 }),
     getcourse: z.array(getcourseAccount).default([]).refine(unique, 'expected unique getcourse[].name values'),
     kwiga: z.array(kwigaCabinet).default([]).refine(unique, 'expected unique kwiga[].name values'),
   })

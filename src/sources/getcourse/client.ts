@@ -2,7 +2,7 @@ import type { Clock } from '../../clock.js'
 import type { GetcourseAccountConfig } from '../../config.js'
 import type { Db } from '../../db/index.js'
 import { DeferredError, EtlError, HttpError } from '../../errors.js'
-import { request } from '../../http.js'
+import { DEFAULT_HTTP_TIMEOUTS, MAX_ANSWER_BYTES, readExcerpt, readText, request, type HttpTimeouts } from '../../http.js'
 import type { Logger } from '../../log.js'
 import type { ExportStream } from './columns.js'
 import { describeError, envelopeError, errorKind, type ApiError, type Envelope } from './envelope.js'
@@ -18,6 +18,10 @@ export interface ClientDeps {
   countRequest(): void
   /** A request that would break the budget waits this long at most, else the stream is deferred. */
   budgetWaitMs: number
+  /** The config's `http` block (`httpTimeouts(config.http)`). @default DEFAULT_HTTP_TIMEOUTS */
+  http?: HttpTimeouts
+  /** Cap of an answer read whole (start, fields, groups, error answers); the export body is streamed uncapped. @default MAX_ANSWER_BYTES */
+  maxAnswerBytes?: number
 }
 
 export type StartResult = { kind: 'started'; exportId: string; requests: number } | { kind: 'busy'; requests: number }
@@ -89,7 +93,7 @@ export class GetcourseClient {
     for (let limited = 0; ; limited++) {
       const { response, requestId } = await this.post(url, info)
       if (!isSmallBody(response)) return { kind: 'body', response, requestId }
-      const text = await response.text()
+      const text = await this.readAnswer(response, url)
       const body = parseEnvelope(text, url, response.status)
       const error = envelopeError(body)
       if (!error) return { kind: 'body', response: new Response(text, { status: response.status, headers: response.headers }), requestId }
@@ -131,7 +135,7 @@ export class GetcourseClient {
     for (let limited = 0; ; limited++) {
       const { response, requestId, attempts: n } = await this.post(url, info, form)
       attempts += n
-      const body = parseEnvelope(await response.text(), url, response.status)
+      const body = parseEnvelope(await this.readAnswer(response, url), url, response.status)
       const error = envelopeError(body)
       await recordAnswer(this.deps.db, requestId, { errorCode: error?.code ?? null })
       if (error && errorKind(error) === 'rate_limited' && limited < MAX_RATE_LIMITED) {
@@ -151,14 +155,14 @@ export class GetcourseClient {
       clock: this.deps.clock,
       log: this.deps.log,
       signal: this.deps.signal,
-      timeoutMs: 120_000,
+      timeouts: this.deps.http ?? DEFAULT_HTTP_TIMEOUTS,
       beforeAttempt: async () => {
         requestId = await this.spend(info)
         attempts++
       },
     })
     if (response.status === 404) {
-      const text = (await response.text()).slice(0, 200)
+      const text = await readExcerpt(response, 200)
       // An unknown subdomain answers 404 `Wrong subdomain` (reference §1.2): the account is misconfigured.
       if (/wrong subdomain/i.test(text)) throw new EtlError('AUTH_FAILED', `GetCourse has no account at ${this.account.url} (404 Wrong subdomain); check \`account\`/\`domain\`/\`baseUrl\``)
       throw new HttpError('HTTP_STATUS', `POST ${url} answered 404 (is ${this.account.url} a GetCourse account?)`, 'POST', url, 404, text)
@@ -168,6 +172,11 @@ export class GetcourseClient {
       throw new HttpError('HTTP_STATUS', `POST ${url} failed with status ${response.status}`, 'POST', url, response.status)
     }
     return { response, requestId, attempts }
+  }
+
+  /** A direct answer, read whole but never more than the cap: a runaway body fails instead of filling memory. */
+  private readAnswer(response: Response, url: string): Promise<string> {
+    return readText(response, { method: 'POST', url, maxBytes: this.deps.maxAnswerBytes ?? MAX_ANSWER_BYTES })
   }
 
   /** Writes the request to the ledger, waiting for a free slot when one frees soon. */

@@ -1,7 +1,7 @@
 import type { Clock } from '../../clock.js'
 import type { KwigaCabinetConfig } from '../../config.js'
 import { EtlError, HttpError } from '../../errors.js'
-import { backoffDelay, readJson, request, retryAfterMs } from '../../http.js'
+import { BodyTooLargeError, DEFAULT_HTTP_TIMEOUTS, MAX_ANSWER_BYTES, backoffDelay, readExcerpt, readJson, request, retryAfterMs, type HttpTimeouts } from '../../http.js'
 import { redact, type Logger } from '../../log.js'
 import { limiterFor, type RateLimiter, type Slot } from './limiter.js'
 import { isItem, type Item } from './values.js'
@@ -23,6 +23,10 @@ export interface KwigaClientOptions {
   /** Attempts for network errors and 5xx (http.ts backoff with jitter). @default 6 */
   attempts?: number
   limiter?: RateLimiter
+  /** The config's `http` block (`httpTimeouts(config.http)`). @default DEFAULT_HTTP_TIMEOUTS */
+  http?: HttpTimeouts
+  /** Largest page body read; a larger one fails the page without being retried. @default MAX_ANSWER_BYTES */
+  maxAnswerBytes?: number
 }
 
 export const DEFAULT_MAX_RATE_LIMIT_WAIT_MS = 15 * 60_000
@@ -66,7 +70,8 @@ export class KwigaClient {
         if (body !== null) checkShape(body, expect, url)
         return body
       } catch (err) {
-        if (!(err instanceof HttpError && err.code === 'RESPONSE_INVALID') || attempt >= attempts) throw err
+        // An oversized page would be just as oversized next time: only damaged bodies are asked for again.
+        if (!(err instanceof HttpError && err.code === 'RESPONSE_INVALID') || err instanceof BodyTooLargeError || attempt >= attempts) throw err
         const delay = backoffDelay(attempt, 1_000, 30_000)
         this.options.log.warn({ url: redact(url), attempt, delayMs: delay, err }, 'unusable response body, retrying the page')
         await this.options.clock.sleep(delay, this.options.signal)
@@ -107,6 +112,7 @@ export class KwigaClient {
         log: this.options.log,
         signal: this.options.signal,
         attempts: this.options.attempts ?? 6,
+        timeouts: this.options.http ?? DEFAULT_HTTP_TIMEOUTS,
         retry429: false,
         beforeAttempt: async () => {
           if (slot) this.limiter.release(slot)
@@ -133,16 +139,17 @@ export class KwigaClient {
       return null
     }
     if (res.status >= 400) {
-      const body = redact((await res.text().catch(() => '')).slice(0, 500))
+      const body = await readExcerpt(res, 500)
       const hint = res.status === 422 ? ' (validation failed: bad filter or page size?)' : ''
       throw new HttpError('HTTP_STATUS', `GET ${safeUrl} failed with status ${res.status}${hint}: ${body}`, 'GET', safeUrl, res.status, body)
     }
     let body: unknown
     try {
-      body = await readJson(res, 'GET', url)
+      body = await readJson(res, 'GET', url, this.options.maxAnswerBytes ?? MAX_ANSWER_BYTES)
     } catch (err) {
-      if (err instanceof HttpError) throw err
-      // The connection dropped while the body was streaming: as unusable as a truncated body.
+      // The connection dropped or went silent (idle timeout) while the body was streaming: as
+      // unusable as a truncated body, and asked for again the same way.
+      if (err instanceof HttpError && err.code !== 'HTTP_TIMEOUT') throw err
       throw new HttpError('RESPONSE_INVALID', `GET ${safeUrl}: the body could not be read: ${redact((err as Error).message)}`, 'GET', safeUrl, res.status, undefined, { cause: err })
     }
     if (!isItem(body)) throw new HttpError('RESPONSE_INVALID', `GET ${safeUrl} returned JSON that is not an object`, 'GET', safeUrl, res.status)
