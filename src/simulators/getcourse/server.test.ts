@@ -290,6 +290,41 @@ describe('GetCourse export simulator', () => {
     expect(sim.stats('acme').maxRequestsInWindow).toBe(5)
   })
 
+  it('serves a ready export slowly, or stalls it mid-body with the connection open; a huge direct answer is valid JSON', async () => {
+    const { sim, clock, base, get } = await start()
+    const { info } = await get('/pl/api/account/users', { 'created_at[from]': '2000-01-01' })
+    clock.advance(5000)
+    const url = `${base}/pl/api/account/exports/${info.export_id}?key=${KEY}`
+    const whole = await (await fetch(url)).text()
+
+    sim.injectFault('acme', { kind: 'slow', bytesPerTick: Math.ceil(whole.length / 10), tickMs: 30 })
+    expect((await get('/pl/api/account/groups')).success).toBe(true) // not a ready export: not consumed
+    const started = Date.now()
+    const res = await fetch(url)
+    const pieces: number[] = []
+    for await (const chunk of res.body!) pieces.push(chunk.length)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250)
+    expect(pieces.length).toBeGreaterThanOrEqual(5)
+    expect(pieces.reduce((a, b) => a + b, 0)).toBe(whole.length)
+
+    sim.injectFault('acme', { kind: 'slow', bytesPerTick: 100, tickMs: 1, stallAfterBytes: 250 })
+    const stalled = await fetch(url, { signal: AbortSignal.timeout(500) })
+    const received: number[] = []
+    await expect(
+      (async () => {
+        for await (const chunk of stalled.body!) received.push(chunk.length)
+      })(),
+    ).rejects.toThrow()
+    expect(received.reduce((a, b) => a + b, 0)).toBe(250)
+
+    sim.injectFault('acme', { kind: 'huge', bytes: 3_000_000, path: /\/groups$/ })
+    const huge = await fetch(`${base}/pl/api/account/groups?key=${KEY}`)
+    expect(huge.headers.get('content-length')).toBeNull()
+    const text = await huge.text()
+    expect(text.length).toBe(3_000_000)
+    expect(JSON.parse(text)).toMatchObject({ success: true, info: [] })
+  })
+
   it('records requests without the key and can write envelope flags as strings or numbers', async () => {
     const { sim, get } = await start({ flagStyle: 'mixed' })
     const answers = []

@@ -90,9 +90,23 @@ export type Fault =
    * The HTTP response itself ends cleanly unless `abort` is set (then the socket is destroyed).
    */
   | { kind: 'truncate'; path?: RegExp; abort?: boolean }
+  /**
+   * Only consumed by an answer that carries a ready export: the body is served `bytesPerTick` bytes
+   * every `tickMs` (real time, so the client's own timeouts are what is tested). With `stallAfterBytes`
+   * it stops sending after that many bytes and keeps the connection open until the client gives up.
+   */
+  | { kind: 'slow'; path?: RegExp; bytesPerTick: number; tickMs: number; stallAfterBytes?: number }
+  /**
+   * A direct JSON answer (start, groups, fields, export poll) of `bytes` bytes: the normal answer
+   * padded with a long string, streamed without Content-Length so only counting can catch it.
+   */
+  | { kind: 'huge'; path?: RegExp; bytes: number }
   /** 200 with an HTML error page. */
   | { kind: 'html200'; path?: RegExp }
   | { kind: 'code'; code: 903 | 905 | 909 | 910; path?: RegExp }
+
+/** Faults that change how an answer's body is sent rather than replacing the answer. */
+const BODY_FAULTS: ReadonlySet<Fault['kind']> = new Set(['truncate', 'slow', 'huge'])
 
 export interface SimStats {
   /** Highest number of exports forming at once, counted when one of ours starts. */
@@ -295,7 +309,7 @@ class SimAccount {
       const form = method === 'POST' ? await readForm(req) : {}
       if (method === 'POST') entry.form = withoutKey(form)
 
-      const fault = this.takeFault(path, (f) => f.kind !== 'truncate')
+      const fault = this.takeFault(path, (f) => !BODY_FAULTS.has(f.kind))
       if (fault) return this.applyFault(fault, req, res, entry)
 
       const route = matchRoute(method, path)
@@ -306,6 +320,8 @@ class SimAccount {
       if (key !== this.opts.key) return this.sendError(res, entry, 901)
       // Every Export-API call spends budget, polls and refused calls included (reference §3.4).
       if (!this.countRequest()) return this.sendError(res, entry, 903)
+      const huge = route.kind !== 'export' || !this.readyExport(route.id) ? this.takeFault(path, (f) => f.kind === 'huge') : undefined
+      if (huge?.kind === 'huge') return await this.sendHuge(res, entry, huge.bytes)
 
       switch (route.kind) {
         case 'start':
@@ -428,19 +444,80 @@ class SimAccount {
     if (this.shared.clock.now() < job.readyAt) return this.sendError(res, entry, 909)
 
     const truncate = this.takeFault(path, (f) => f.kind === 'truncate')
+    const slow = this.takeFault(path, (f) => f.kind === 'slow')
     const chunks = readyExportChunks(job.fields, job.rows(), {
       success: JSON.stringify(this.flags().yes),
       cutAfterRows: truncate ? Math.floor(job.rowCount / 2) : undefined,
     })
     entry.status = 200
     res.writeHead(200, JSON_HEADERS)
-    for (const chunk of chunks) {
-      if (res.destroyed) return
-      // Bodies are pure ASCII (see phpJson), and latin1 encodes much faster than utf8.
-      if (!res.write(chunk, 'latin1')) await drained(res)
+    if (slow?.kind === 'slow') {
+      if (!(await this.trickle(res, chunks, slow))) return
+    } else {
+      for (const chunk of chunks) {
+        if (res.destroyed) return
+        // Bodies are pure ASCII (see phpJson), and latin1 encodes much faster than utf8.
+        if (!res.write(chunk, 'latin1')) await drained(res)
+      }
     }
     if (truncate?.kind === 'truncate' && truncate.abort) res.destroy()
     else res.end()
+  }
+
+  /** An export id that is known and ready now (its poll answer would carry the export body). */
+  private readyExport(idText: string): boolean {
+    const job = /^\d+$/.test(idText) ? this.exports.get(Number(idText)) : undefined
+    return job !== undefined && this.shared.clock.now() >= job.readyAt
+  }
+
+  /** Writes the body a few bytes per tick; false when it stalled or the client left (the body is not ended). */
+  private async trickle(res: ServerResponse, chunks: Iterable<string>, slow: Extract<Fault, { kind: 'slow' }>): Promise<boolean> {
+    let sent = 0
+    for (const chunk of chunks) {
+      for (let at = 0; at < chunk.length; at += slow.bytesPerTick) {
+        let piece = chunk.slice(at, at + slow.bytesPerTick)
+        if (slow.stallAfterBytes !== undefined && sent + piece.length > slow.stallAfterBytes) {
+          piece = piece.slice(0, slow.stallAfterBytes - sent)
+          if (piece && !res.destroyed) res.write(piece, 'latin1')
+          return false // stalled: nothing more is sent; the client's idle timeout must end this
+        }
+        await this.pause(res, slow.tickMs)
+        if (res.destroyed) return false
+        res.write(piece, 'latin1')
+        sent += piece.length
+      }
+    }
+    return true
+  }
+
+  /** Real-time wait that ends early when the client closes the connection or the simulator stops. */
+  private pause(res: ServerResponse, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        this.hangs.delete(timer)
+        res.off('close', done)
+        resolve()
+      }
+      const timer = setTimeout(done, ms)
+      this.hangs.add(timer)
+      res.on('close', done)
+    })
+  }
+
+  /** A valid JSON answer of about `bytes` bytes, streamed in 64 KB pieces with backpressure. */
+  private async sendHuge(res: ServerResponse, entry: SimRequest, bytes: number): Promise<void> {
+    const f = this.flags()
+    const head = `{"success":${JSON.stringify(f.yes)},"info":[],"padding":"`
+    entry.status = 200
+    res.writeHead(200, JSON_HEADERS)
+    res.write(head)
+    const piece = 'x'.repeat(64 * 1024)
+    for (let left = bytes - head.length - 2; left > 0; left -= piece.length) {
+      if (res.destroyed) return
+      if (!res.write(left >= piece.length ? piece : piece.slice(0, left), 'latin1')) await drained(res)
+    }
+    if (!res.destroyed) res.end('"}')
   }
 
   private answerGroups(res: ServerResponse, entry: SimRequest): void {

@@ -46,6 +46,10 @@ export type Fault =
   | { kind: 'html200'; path?: RegExp }
   | { kind: '429'; path?: RegExp; retryAfter?: number }
   | { kind: 'shift'; path?: RegExp }
+  /** The normal answer padded to about `bytes` bytes, streamed without Content-Length (only counting catches it). */
+  | { kind: 'huge'; path?: RegExp; bytes: number }
+  /** Headers and half the body, then silence with the connection open (the client's idle timeout must end it). */
+  | { kind: 'stall'; path?: RegExp }
 
 export interface KwigaSim {
   /** `http://127.0.0.1:PORT` */
@@ -170,6 +174,17 @@ export async function startKwigaSimulator(opts: KwigaSimOptions): Promise<KwigaS
       const bytes = Buffer.from(reply.body)
       reply.body = bytes.subarray(0, Math.floor(bytes.length / 2))
     }
+    if (fault?.kind === 'huge') {
+      record.status = reply.status
+      return sendPadded(res, reply, fault.bytes)
+    }
+    if (fault?.kind === 'stall') {
+      record.status = reply.status
+      const bytes = Buffer.from(reply.body)
+      res.writeHead(reply.status, { ...reply.headers, 'Content-Length': String(bytes.length) })
+      res.write(bytes.subarray(0, Math.floor(bytes.length / 2)))
+      return
+    }
     send(reply)
   }
 
@@ -273,6 +288,30 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
   } catch {
     return undefined
   }
+}
+
+/** `reply` with a `padding` string added to its JSON object, written in 64 KB pieces with backpressure. */
+async function sendPadded(res: ServerResponse, reply: Reply, bytes: number): Promise<void> {
+  const json = String(reply.body)
+  const head = `${json.slice(0, json.lastIndexOf('}'))},"padding":"`
+  res.writeHead(reply.status, reply.headers)
+  res.write(head)
+  const piece = 'x'.repeat(64 * 1024)
+  for (let left = bytes - head.length - 2; left > 0; left -= piece.length) {
+    if (res.destroyed) return
+    if (!res.write(left >= piece.length ? piece : piece.slice(0, left))) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off('drain', done)
+          res.off('close', done)
+          resolve()
+        }
+        res.on('drain', done)
+        res.on('close', done)
+      })
+    }
+  }
+  if (!res.destroyed) res.end('"}')
 }
 
 function withHeaders(reply: Reply, headers: Record<string, string>): Reply {
