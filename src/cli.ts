@@ -78,10 +78,8 @@ export function buildProgram(): Command {
     .command('migrate')
     .description('apply pending database migrations')
     .action(async (_o, cmd: Command) => {
-      const global = cmd.optsWithGlobals<GlobalOptions>()
-      const config = loadConfig({ path: global.config })
-      const log = createLogger({ level: global.logLevel })
-      const warehouse = await openWarehouse({ database: config.database, dataDir: config.dataDir, log })
+      // The same open (and close) path as every other command; it migrates here to report what it applied.
+      const { log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>(), false)
       try {
         const applied = await migrateToLatest(warehouse, log)
         process.stdout.write(applied.length ? `applied ${applied.join(', ')} on ${warehouse.label}\n` : `${warehouse.label} is up to date\n`)

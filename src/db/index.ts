@@ -84,6 +84,26 @@ async function serverTransaction<T>(pool: pg.Pool, log: Logger, fn: (tx: Db, cop
   }
 }
 
+/**
+ * `close()` for both kinds: Kysely's driver starts lazily and its `destroy()` does nothing when no
+ * Kysely query ran (`migrate` only uses `pool.connect()` / `execScript`), which left the pg pool open
+ * and the process waiting for its 30 s idle timeout (issue 20). So the pool / PGlite is ended here
+ * directly, after Kysely, whatever Kysely did; repeated or concurrent calls share the first one.
+ */
+function closeOnce(db: Db, end: () => Promise<void>): () => Promise<void> {
+  let closing: Promise<void> | undefined
+  return () => {
+    closing ??= (async () => {
+      try {
+        await db.destroy()
+      } finally {
+        await end()
+      }
+    })()
+    return closing
+  }
+}
+
 export async function openWarehouse(options: OpenWarehouseOptions): Promise<Warehouse> {
   const { log } = options
   if (options.database) {
@@ -130,7 +150,10 @@ export async function openWarehouse(options: OpenWarehouseOptions): Promise<Ware
           client.release()
         }
       },
-      close: () => db.destroy(),
+      // Kysely's destroy may already have ended the pool; pg throws on a second `end()`.
+      close: closeOnce(db, async () => {
+        if (!pool.ending) await pool.end()
+      }),
     }
   }
 
@@ -168,6 +191,8 @@ export async function openWarehouse(options: OpenWarehouseOptions): Promise<Ware
         }
       })
     },
-    close: () => db.destroy(),
+    close: closeOnce(db, async () => {
+      if (!pglite.closed) await pglite.close()
+    }),
   }
 }
