@@ -191,7 +191,7 @@ describe('readText caps a body read whole', () => {
     const err = await failure(readText(res, { method: 'GET', url, maxBytes: 1024 * 1024 }))
     expect(err).toBeInstanceOf(BodyTooLargeError)
     expect(err.code).toBe('RESPONSE_INVALID')
-    expect(err.message).toMatch(/more than the 1 MB an answer may have/)
+    expect(err.message).toMatch(/answered with a longer body, more than the 1 MB an answer read whole may have/)
     expect(err.message).not.toContain('secret')
     await sleep(200)
     expect(state.closed).toBe(true)
@@ -206,7 +206,7 @@ describe('readText caps a body read whole', () => {
     })
     const err = await failure(readJson(await get(url), 'GET', url, 100_000))
     expect(err.code).toBe('RESPONSE_INVALID')
-    expect(err.message).toMatch(/body of 4.8 MB, more than the 100000 bytes/)
+    expect(err.message).toMatch(/announced a body of 4.8 MB, more than the 100000 bytes an answer read whole may have/)
   })
 
   it('reads an answer under the cap as before', async () => {

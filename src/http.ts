@@ -247,12 +247,12 @@ export interface ReadLimit {
 export async function readText(res: Response, limit: ReadLimit): Promise<string> {
   const maxBytes = limit.maxBytes ?? MAX_ANSWER_BYTES
   const safeUrl = redact(limit.url)
-  const tooLarge = (seen: string) =>
-    new BodyTooLargeError('RESPONSE_INVALID', `${limit.method} ${safeUrl} answered with a body of ${seen}, more than the ${formatBytes(maxBytes)} an answer may have; not read further`, limit.method, safeUrl, res.status)
+  const tooLarge = (what: string) =>
+    new BodyTooLargeError('RESPONSE_INVALID', `${limit.method} ${safeUrl} ${what}, more than the ${formatBytes(maxBytes)} an answer read whole may have; not read further`, limit.method, safeUrl, res.status)
   const announced = Number(res.headers.get('content-length') ?? NaN)
   if (Number.isFinite(announced) && announced > maxBytes) {
     await res.body?.cancel().catch(() => {})
-    throw tooLarge(formatBytes(announced))
+    throw tooLarge(`announced a body of ${formatBytes(announced)}`)
   }
   if (!res.body) return ''
   const chunks: Uint8Array[] = []
@@ -264,7 +264,7 @@ export async function readText(res: Response, limit: ReadLimit): Promise<string>
     bytes += value.byteLength
     if (bytes > maxBytes) {
       await reader.cancel().catch(() => {})
-      throw tooLarge(`over ${formatBytes(maxBytes)}`)
+      throw tooLarge('answered with a longer body')
     }
     chunks.push(value)
   }
