@@ -5,6 +5,7 @@ import type { Clock } from './clock.js'
 import type { Config } from './config.js'
 import type { Warehouse } from './db/index.js'
 import { addRunCounts, closeStaleRuns, emptyCounts, holdLiveness, finishRun, getState, heartbeat, insertRejects, saveState, startRun, type RunCounts, type StreamKey } from './db/runs.js'
+import { applyListingOps, recordListingKeys } from './db/listings.js'
 import { upsertRows } from './db/upsert.js'
 import { DeferredError, EtlError, errorMessage } from './errors.js'
 import { redact, type Logger } from './log.js'
@@ -156,21 +157,29 @@ async function runStream(deps: SyncDeps, stream: Stream, invocation: string, opt
       [Symbol.asyncIterator]()
     // Prefetch: the source parses / fetches batch n+1 while Postgres writes batch n.
     let next = iterator.next()
-    for (;;) {
-      const item = await next
-      if (item.done) break
-      next = iterator.next()
-      next.catch(() => {}) // surfaced when awaited on the next turn
-      await commitBatch(deps, key, runId, item.value, counts, () => {
-        const n = pendingRequests
-        pendingRequests = 0
-        return n
-      })
-      deps.onProgress?.(key, { ...lastProgress, rows: counts.read })
-      if (signal.aborted) {
-        await iterator.return?.()
-        throw new EtlError('ABORTED', 'shutdown requested; committed batches are kept, the stream resumes next run')
+    let finished = false
+    try {
+      for (;;) {
+        const item = await next
+        if (item.done) {
+          finished = true
+          break
+        }
+        next = iterator.next()
+        next.catch(() => {}) // surfaced when awaited on the next turn
+        await commitBatch(deps, key, runId, item.value, counts, () => {
+          const n = pendingRequests
+          pendingRequests = 0
+          return n
+        })
+        deps.onProgress?.(key, { ...lastProgress, rows: counts.read })
+        if (signal.aborted) throw new EtlError('ABORTED', 'shutdown requested; committed batches are kept, the stream resumes next run')
       }
+    } finally {
+      // Whatever ended the loop (a failed commit, a shutdown), the source is closed: its files,
+      // sockets and leases are released. The prefetched step finishes first (a generator cannot be
+      // closed while it runs).
+      if (!finished) await closeSource(iterator, next, log)
     }
     // A source may stop quietly when the signal fires; that is not a complete run.
     if (signal.aborted) throw new EtlError('ABORTED', 'shutdown requested; committed batches are kept, the stream resumes next run')
@@ -197,6 +206,16 @@ async function runStream(deps: SyncDeps, stream: Stream, invocation: string, opt
   }
 }
 
+/** Ends a source that did not run to its end; errors on the way are logged, the original error wins. */
+async function closeSource(iterator: AsyncIterator<Batch>, pending: Promise<IteratorResult<Batch>>, log: Logger): Promise<void> {
+  try {
+    const last = await pending.catch(() => ({ done: true }) as IteratorResult<Batch>)
+    if (!last.done) await iterator.return?.()
+  } catch (err) {
+    log.debug({ err }, 'closing the source after a failure failed')
+  }
+}
+
 async function commitBatch(deps: SyncDeps, key: StreamKey, runId: string, batch: Batch, counts: RunCounts, takeRequests: () => number): Promise<void> {
   const add = emptyCounts()
   add.read = batch.read
@@ -208,6 +227,16 @@ async function commitBatch(deps: SyncDeps, key: StreamKey, runId: string, batch:
       add.updated += c.updated
       add.unchanged += c.unchanged
       add.deleted += c.deleted
+      add.markedDeleted += c.markedDeleted
+      add.undeleted += c.undeleted
+      if (write.listing) await recordListingKeys(trx, key, write.listing, write.table, write.key, write.rows)
+    }
+    if (batch.listings) {
+      for (const done of await applyListingOps(trx, key, batch.listings)) {
+        add.markedDeleted += done.marked
+        if (done.skipped) deps.log.warn({ ...key, table: done.table }, `deletions not marked: ${done.skipped}`)
+        else deps.log.info({ ...key, table: done.table, marked: done.marked }, 'complete listing: rows absent upstream marked deleted')
+      }
     }
     if (batch.rejects?.length) await insertRejects(trx, key, runId, batch.rejects)
     if (batch.onCommit) await batch.onCommit(trx)
@@ -220,6 +249,8 @@ async function commitBatch(deps: SyncDeps, key: StreamKey, runId: string, batch:
   counts.updated += add.updated
   counts.unchanged += add.unchanged
   counts.deleted += add.deleted
+  counts.markedDeleted += add.markedDeleted
+  counts.undeleted += add.undeleted
   counts.rejected += add.rejected
   counts.requests += add.requests
 }

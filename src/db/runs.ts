@@ -20,11 +20,15 @@ export interface RunCounts {
   updated: number
   unchanged: number
   deleted: number
+  /** Rows given `deleted_at`: absent from a complete listing (README "Deletions"). */
+  markedDeleted: number
+  /** Rows whose `deleted_at` was cleared: read again. */
+  undeleted: number
   rejected: number
   requests: number
 }
 
-export const emptyCounts = (): RunCounts => ({ read: 0, inserted: 0, updated: 0, unchanged: 0, deleted: 0, rejected: 0, requests: 0 })
+export const emptyCounts = (): RunCounts => ({ read: 0, inserted: 0, updated: 0, unchanged: 0, deleted: 0, markedDeleted: 0, undeleted: 0, rejected: 0, requests: 0 })
 
 /** Rows whose process died without finishing are closed as `aborted` once their heartbeat is stale. */
 export async function closeStaleRuns(db: Db, staleSeconds = 900): Promise<number> {
@@ -121,6 +125,8 @@ export async function addRunCounts(db: Db, runId: string, c: RunCounts): Promise
       rows_updated: sql`rows_updated + ${c.updated}`,
       rows_unchanged: sql`rows_unchanged + ${c.unchanged}`,
       rows_deleted: sql`rows_deleted + ${c.deleted}`,
+      rows_marked_deleted: sql`rows_marked_deleted + ${c.markedDeleted}`,
+      rows_undeleted: sql`rows_undeleted + ${c.undeleted}`,
       rows_rejected: sql`rows_rejected + ${c.rejected}`,
       requests: sql`requests + ${c.requests}`,
       heartbeat_at: sql`now()`,

@@ -24,6 +24,8 @@ export interface RunsTable {
   rows_updated: Generated<Int8>
   rows_unchanged: Generated<Int8>
   rows_deleted: Generated<Int8>
+  rows_marked_deleted: Generated<Int8>
+  rows_undeleted: Generated<Int8>
   rows_rejected: Generated<Int8>
   requests: Generated<number>
   message: string | null

@@ -14,14 +14,32 @@ export interface TableWrite {
    * `rows` are deleted (a tag removed from a contact disappears). `keys` lists every parent re-read,
    * including parents that now have no children.
    */
-  replace?: { columns: readonly string[]; keys: unknown[][] }
+  replace?: {
+    columns: readonly string[]
+    keys: unknown[][]
+    /**
+     * `mark`: rows of the parents that are not in `rows` get `deleted_at` instead of being deleted
+     * (tables that follow the deletion convention, README "Deletions"). @default 'delete'
+     */
+    mode?: 'delete' | 'mark'
+  }
+  /**
+   * These rows belong to a complete listing in progress (`etl.listings`): their keys are recorded
+   * so that the listing, once complete, can tell which stored rows it did not contain.
+   */
+  listing?: string
 }
 
 export interface WriteCounts {
   inserted: number
   updated: number
   unchanged: number
+  /** Child rows removed with their parent (`replace`, mode delete). */
   deleted: number
+  /** Rows given `deleted_at` (`replace`, mode mark). */
+  markedDeleted: number
+  /** Rows with `deleted_at` read again: present upstream once more. */
+  undeleted: number
 }
 
 interface Column {
@@ -87,7 +105,7 @@ function dedupe(rows: Record<string, unknown>[], key: readonly string[]): Record
   return seen.size === rows.length ? rows : [...seen.values()]
 }
 
-const AUTO_COLUMNS = new Set(['synced_at'])
+const AUTO_COLUMNS = new Set(['synced_at', 'deleted_at'])
 /** Below this, the parameter path is cheaper than creating / filling the staging table. */
 const COPY_MIN_ROWS = 200
 
@@ -144,16 +162,18 @@ function* copyChunks(rows: Record<string, unknown>[], cols: string[], json: bool
  * unchanged data writes nothing.
  */
 export async function upsertRows(db: Kysely<any>, write: TableWrite, copy?: CopyIn): Promise<WriteCounts> {
-  const counts: WriteCounts = { inserted: 0, updated: 0, unchanged: 0, deleted: 0 }
+  const counts: WriteCounts = { inserted: 0, updated: 0, unchanged: 0, deleted: 0, markedDeleted: 0, undeleted: 0 }
   const columns = await tableColumns(db, write.table)
   const table = quoteTable(write.table)
   for (const k of write.key) if (!columns.has(k)) throw new EtlError('USAGE', `${write.table} has no key column ${k}`)
 
   if (write.replace && write.replace.keys.length) {
-    counts.deleted = await deleteReplaced(db, write, columns)
+    if (write.replace.mode === 'mark') counts.markedDeleted = await markReplaced(db, write, columns)
+    else counts.deleted = await deleteReplaced(db, write, columns)
   }
   const rows = dedupe(write.rows, write.key)
   if (!rows.length) return counts
+  if (columns.has('deleted_at')) counts.undeleted = await undelete(db, table, write.key, columns, rows)
 
   const present = new Set<string>()
   for (const row of rows) for (const k of Object.keys(row)) present.add(k)
@@ -261,9 +281,38 @@ async function storedKeys(db: Kysely<any>, table: string, key: readonly string[]
   return new Set(res.rows.map((r) => r.i))
 }
 
+/**
+ * Rows read again after they were marked deleted are present upstream once more: `deleted_at` is
+ * cleared (whatever read them, complete or not). The partial index on deleted rows keeps this an
+ * index probe per key, and nothing at all while no row of the table is deleted.
+ */
+async function undelete(db: Kysely<any>, table: string, key: readonly string[], columns: Map<string, Column>, rows: Record<string, unknown>[]): Promise<number> {
+  const arrays = key.map((k) => rows.map((r) => keyText(r[k])))
+  const names = key.map((_, i) => `k${i}`)
+  const text = `
+    with back as (
+      update ${table} t set deleted_at = null${columns.has('synced_at') ? ', synced_at = now()' : ''}
+      from unnest(${key.map((k, i) => `$${i + 1}::${columns.get(k)!.type}[]`).join(', ')}) as u(${names.join(', ')})
+      where ${key.map((k, i) => `t.${q(k)} = u.${names[i]}`).join(' and ')} and t.deleted_at is not null
+      returning 1)
+    select count(*)::int as n from back`
+  const res = await db.executeQuery<{ n: number }>(CompiledQuery.raw(text, arrays))
+  return Number(res.rows[0]!.n)
+}
+
 const keyText = (v: unknown): string | null => (v === null || v === undefined ? null : v instanceof Date ? v.toISOString() : String(v))
 
 async function deleteReplaced(db: Kysely<any>, write: TableWrite, columns: Map<string, Column>): Promise<number> {
+  return replaceMissing(db, write, columns, 'delete')
+}
+
+/** Like `deleteReplaced`, but the rows the parents no longer have get `deleted_at` (README "Deletions"). */
+async function markReplaced(db: Kysely<any>, write: TableWrite, columns: Map<string, Column>): Promise<number> {
+  if (!columns.has('deleted_at')) throw new EtlError('USAGE', `${write.table} has no deleted_at column to mark`)
+  return replaceMissing(db, write, columns, 'mark')
+}
+
+async function replaceMissing(db: Kysely<any>, write: TableWrite, columns: Map<string, Column>, mode: 'delete' | 'mark'): Promise<number> {
   const scope = write.replace!
   const scopeDef = scope.columns.map((c) => {
     const col = columns.get(c)
@@ -273,10 +322,12 @@ async function deleteReplaced(db: Kysely<any>, write: TableWrite, columns: Map<s
   const keyDef = write.key.map((c) => `${q(c)} ${columns.get(c)!.type}`)
   const scopeRows = scope.keys.map((k) => Object.fromEntries(scope.columns.map((c, i) => [c, k[i]])))
   const keepRows = write.rows.map((r) => Object.fromEntries(write.key.map((c) => [c, r[c]])))
+  const head = mode === 'delete'
+    ? `delete from ${quoteTable(write.table)} as t using jsonb_to_recordset($1::jsonb) as s(${scopeDef.join(', ')})`
+    : `update ${quoteTable(write.table)} as t set deleted_at = now()${columns.has('synced_at') ? ', synced_at = now()' : ''} from jsonb_to_recordset($1::jsonb) as s(${scopeDef.join(', ')})`
   const text = `
-    delete from ${quoteTable(write.table)} as t
-    using jsonb_to_recordset($1::jsonb) as s(${scopeDef.join(', ')})
-    where ${scope.columns.map((c) => `t.${q(c)} = s.${q(c)}`).join(' and ')}
+    ${head}
+    where ${scope.columns.map((c) => `t.${q(c)} = s.${q(c)}`).join(' and ')}${mode === 'mark' ? ' and t.deleted_at is null' : ''}
       and not exists (
         select 1 from jsonb_to_recordset($2::jsonb) as k(${keyDef.join(', ')})
         where ${write.key.map((c) => `k.${q(c)} = t.${q(c)}`).join(' and ')})`

@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js'
 import type { Config } from '../config.js'
 import type { Db, Warehouse } from '../db/index.js'
+import type { ListingOps } from '../db/listings.js'
 import type { TableWrite } from '../db/upsert.js'
 import type { Logger } from '../log.js'
 
@@ -35,6 +36,8 @@ export interface Batch {
   read: number
   /** The stream's cursor after this batch; saved only when the batch commits. */
   state?: Record<string, unknown>
+  /** Deletion detection: keys seen without a write, unkeyed records, listings completed or given up (README "Deletions"). */
+  listings?: ListingOps
   /** Runs inside the batch transaction after the writes (e.g. mark an export id as loaded). */
   onCommit?: (trx: Db) => Promise<void>
 }

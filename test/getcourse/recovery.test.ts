@@ -46,13 +46,13 @@ describe('recovery', () => {
     const exported = await exportsTable(harness)
     expect(exported[0]).toMatchObject({ status: 'loaded' })
     // The pending export covered the first window: it was collected, not started again.
-    const firstWindowStarts = requestKinds(harness.sim).starts.filter((r) => r.query['created_at[from]'] === '2010-01-01')
+    const firstWindowStarts = requestKinds(harness.sim).starts.filter((r) => r.query['created_at[from]'] === '1970-01-01')
     expect(firstWindowStarts).toHaveLength(1)
     expect(harness.sim.stats('school').maxConcurrentForming).toBe(1)
   })
 
   it('a run that times out leaves the export pending and the next run collects it', async () => {
-    const slowFirstWindow = ({ filters }: { filters: Record<string, string> }) => (filters['created_at[from]'] === '2010-01-01' ? 120_000 : 500)
+    const slowFirstWindow = ({ filters }: { filters: Record<string, string> }) => (filters['created_at[from]'] === '1970-01-01' ? 120_000 : 500)
     h = await startHarness({ sim: { readyAfterMs: slowFirstWindow }, poll: { firstCheckSeconds: 10, maxIntervalSeconds: 30, timeoutSeconds: 60 } })
     const timedOut = await h.sync({ streams: ['users'] })
     expect(timedOut.results[0]).toMatchObject({ status: 'deferred', errorCode: 'EXPORT_TIMEOUT' })
@@ -63,7 +63,7 @@ describe('recovery', () => {
     const next = await h.sync({ streams: ['users'] })
     expect(next.results[0]!.status).toBe('succeeded')
     expect((await exportsTable(h))[0]).toMatchObject({ status: 'loaded' })
-    expect(requestKinds(h.sim).starts.filter((r) => r.query['created_at[from]'] === '2010-01-01')).toHaveLength(1)
+    expect(requestKinds(h.sim).starts.filter((r) => r.query['created_at[from]'] === '1970-01-01')).toHaveLength(1)
     expect(requestKinds(h.sim).starts.length).toBeGreaterThan(starts)
   })
 

@@ -54,9 +54,9 @@ describe('upsertRows', () => {
   })
 
   it('re-loading is idempotent and only real changes are written', async () => {
-    expect(await load('via_copy', true)).toEqual({ inserted: 0, updated: 0, unchanged: 420, deleted: 0 })
+    expect(await load('via_copy', true)).toEqual({ inserted: 0, updated: 0, unchanged: 420, deleted: 0, markedDeleted: 0, undeleted: 0 })
     const changed = rows.map((r) => (r.id % 100 === 0 ? { ...r, title: 'changed' } : r))
-    expect(await load('via_copy', true, changed)).toEqual({ inserted: 0, updated: 4, unchanged: 416, deleted: 0 })
+    expect(await load('via_copy', true, changed)).toEqual({ inserted: 0, updated: 4, unchanged: 416, deleted: 0, markedDeleted: 0, undeleted: 0 })
     const more = [...changed, ...Array.from({ length: 300 }, (_, i) => ({ ...rows[0]!, id: 1000 + i }))]
     expect(await load('via_copy', true, more)).toMatchObject({ inserted: 300, updated: 0 })
   })
@@ -69,10 +69,10 @@ describe('upsertRows', () => {
   })
 
   it('a batch of stored and new keys: new rows go straight in, stored ones through the conflict path', async () => {
-    expect(await load('mixed', true, rows.slice(0, 250))).toEqual({ inserted: 250, updated: 0, unchanged: 0, deleted: 0 })
+    expect(await load('mixed', true, rows.slice(0, 250))).toEqual({ inserted: 250, updated: 0, unchanged: 0, deleted: 0, markedDeleted: 0, undeleted: 0 })
     const next = rows.map((r) => (r.id % 50 === 0 ? { ...r, title: 'changed' } : r))
     // 1…250 stored (5 of them changed: 50…250), 251…420 new.
-    expect(await load('mixed', true, next)).toEqual({ inserted: 170, updated: 5, unchanged: 245, deleted: 0 })
+    expect(await load('mixed', true, next)).toEqual({ inserted: 170, updated: 5, unchanged: 245, deleted: 0, markedDeleted: 0, undeleted: 0 })
     const a = await snapshot('mixed')
     expect(a).toHaveLength(420)
     expect(a.filter((r) => r.title === 'changed').map((r) => Number(r.id))).toEqual([50, 100, 150, 200, 250, 300, 350, 400])
@@ -88,7 +88,7 @@ describe('upsertRows', () => {
       const ours = load('raced', true)
       await new Promise((r) => setTimeout(r, 300))
       await other.query('commit')
-      expect(await ours).toEqual({ inserted: 419, updated: 1, unchanged: 0, deleted: 0 })
+      expect(await ours).toEqual({ inserted: 419, updated: 1, unchanged: 0, deleted: 0, markedDeleted: 0, undeleted: 0 })
     } finally {
       await other.end()
     }
@@ -107,7 +107,7 @@ describe('upsertRows', () => {
       const ours = load('vanish', true, rows.map((r) => (r.id === 7 ? { ...r, title: 'ours' } : r)))
       await new Promise((r) => setTimeout(r, 300))
       await other.query('commit')
-      expect(await ours).toEqual({ inserted: 1, updated: 0, unchanged: 419, deleted: 0 })
+      expect(await ours).toEqual({ inserted: 1, updated: 0, unchanged: 419, deleted: 0, markedDeleted: 0, undeleted: 0 })
     } finally {
       await other.end()
     }

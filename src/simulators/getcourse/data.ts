@@ -534,6 +534,60 @@ export class SimDataset {
     return group
   }
 
+  /** Removes the user from the school, as deleting it in GetCourse does (`restoreUser` puts it back). */
+  deleteUser(id: number): SimUser {
+    return this.remove('user', this.userList, id)
+  }
+  deleteDeal(id: number): SimDeal {
+    return this.remove('deal', this.dealList, id)
+  }
+  deletePayment(id: number): SimPayment {
+    return this.remove('payment', this.paymentList, id)
+  }
+  /** Puts a deleted record back, unchanged (same id, same dates). */
+  restoreUser(id: number): SimUser {
+    return this.restore('user', this.userList, id)
+  }
+  restoreDeal(id: number): SimDeal {
+    return this.restore('deal', this.dealList, id)
+  }
+
+  /** The user leaves the group. */
+  removeGroupMember(groupId: number, userId: number): SimGroup {
+    const index = this.groupList.findIndex((g) => g.id === groupId)
+    const old = this.require(this.groupList[index], 'group', groupId)
+    if (!old.members.some((m) => m.userId === userId)) throw new Error(`User ${userId} is not a member of group ${groupId}`)
+    const group = { ...old, members: old.members.filter((m) => m.userId !== userId) }
+    this.groupList[index] = group
+    return group
+  }
+
+  private readonly deleted = { user: new Map<number, SimUser>(), deal: new Map<number, SimDeal>(), payment: new Map<number, SimPayment>() }
+
+  private remove<K extends 'user' | 'deal' | 'payment', R extends { id: number }>(kind: K, list: R[], id: number): R {
+    const i = this.position[kind].get(id)
+    const record = this.require(i === undefined ? undefined : list[i], kind, id)
+    list.splice(i!, 1)
+    ;(this.deleted[kind] as unknown as Map<number, R>).set(id, record)
+    this.reindex(kind, list)
+    return record
+  }
+
+  private restore<K extends 'user' | 'deal' | 'payment', R extends { id: number }>(kind: K, list: R[], id: number): R {
+    const record = this.require((this.deleted[kind] as unknown as Map<number, R>).get(id), `deleted ${kind}`, id)
+    this.deleted[kind].delete(id)
+    const at = list.findIndex((r) => r.id > id)
+    list.splice(at < 0 ? list.length : at, 0, record)
+    this.reindex(kind, list)
+    return record
+  }
+
+  private reindex(kind: 'user' | 'deal' | 'payment', list: readonly { id: number }[]): void {
+    const map = this.position[kind]
+    map.clear()
+    list.forEach((r, i) => map.set(r.id, i))
+  }
+
   private require<T>(value: T | undefined, kind: string, id: number): T {
     if (value === undefined) throw new Error(`No ${kind} with id ${id} in the simulated account`)
     return value

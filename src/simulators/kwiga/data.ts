@@ -469,6 +469,9 @@ function idSequence(rng: Random, start: number, gapChance: number, maxGap = 4): 
 }
 
 /** All entities of one cabinet plus the mutators tests use to change data between syncs. */
+/** Conditional nested lists an answer may leave out (`SimDataset.omit`). */
+export type OptionalList = 'order.products' | 'order.payments' | 'payment.transactions' | 'offer.products' | 'product.subscriptions'
+
 export class SimDataset {
   readonly seed: number
   readonly schoolSlug: string
@@ -490,6 +493,12 @@ export class SimDataset {
   readonly contactLists: SimContactList[] = []
   /** Bumped by every mutation; the server uses it to invalidate cached list views. */
   version = 0
+  /**
+   * Conditional lists the answers leave out (the docs mark them conditional: absent = not sent):
+   * e.g. `omit.add('order.payments')` renders orders without their `payments` key.
+   */
+  readonly omit = new Set<OptionalList>()
+  private readonly deletedContacts = new Map<number, { contact: SimContact; lists: number[] }>()
 
   private readonly contactIndex = new Map<number, SimContact>()
   private readonly ordersByContact = new Map<number, SimOrder[]>()
@@ -621,9 +630,32 @@ export class SimDataset {
   deleteContact(contactId: number): void {
     const idx = this.contacts.findIndex((c) => c.id === contactId)
     if (idx < 0) throw new Error(`unknown contact ${contactId}`)
-    this.contacts.splice(idx, 1)
+    const [contact] = this.contacts.splice(idx, 1)
     this.contactIndex.delete(contactId)
+    const lists = this.contactLists.filter((l) => l.contactIds.includes(contactId)).map((l) => l.id)
     for (const list of this.contactLists) list.contactIds = list.contactIds.filter((id) => id !== contactId)
+    this.deletedContacts.set(contactId, { contact: contact!, lists })
+    this.version++
+  }
+
+  /** Puts a deleted contact back as it was (same id, orders and list memberships). */
+  restoreContact(contactId: number): SimContact {
+    const gone = this.deletedContacts.get(contactId)
+    if (!gone) throw new Error(`contact ${contactId} was not deleted`)
+    this.deletedContacts.delete(contactId)
+    const at = this.contacts.findIndex((c) => c.id > contactId)
+    this.contacts.splice(at < 0 ? this.contacts.length : at, 0, gone.contact)
+    this.contactIndex.set(contactId, gone.contact)
+    for (const list of this.contactLists) if (gone.lists.includes(list.id)) list.contactIds = [...list.contactIds, contactId].sort((a, b) => a - b)
+    this.version++
+    return gone.contact
+  }
+
+  /** The student is removed from the course (access revoked in the cabinet): gone from its users list. */
+  removeCourseUser(courseId: number, contactId: number): void {
+    const idx = this.courseUsers.findIndex((u) => u.courseId === courseId && u.contactId === contactId)
+    if (idx < 0) throw new Error(`contact ${contactId} is not a student of course ${courseId}`)
+    this.courseUsers.splice(idx, 1)
     this.version++
   }
 

@@ -263,8 +263,8 @@ function renderOrder(ctx: RenderContext, o: SimOrder, detail: boolean): Json {
     paid_at: kwigaTimeOrNull(o.paidAt),
     created_at: kwigaTime(o.createdAt),
     updated_at: kwigaTime(o.updatedAt),
-    products: o.productIds.map((pid) => ds.products.find((p) => p.id === pid)).filter((p): p is SimProduct => !!p).map((p) => renderProductShort(p, quirk(ds, Q.orderProductIdString, o.id, 0.05))),
-    payments: o.payments.map((p) => renderPayment(ctx, p)),
+    ...(ds.omit.has('order.products') ? {} : { products: o.productIds.map((pid) => ds.products.find((p) => p.id === pid)).filter((p): p is SimProduct => !!p).map((p) => renderProductShort(p, quirk(ds, Q.orderProductIdString, o.id, 0.05))) }),
+    ...(ds.omit.has('order.payments') ? {} : { payments: o.payments.map((p) => renderPayment(ctx, p)) }),
     // §4.17: documented as integer, the examples (and real clients) see a string slug.
     paid_status: quirk(ds, Q.paidStatusInt, o.id, 0.15) ? PAID_STATUS_CODES[o.paidStatus] : o.paidStatus,
     paid_status_title: PAID_STATUS_TITLE[o.paidStatus],
@@ -298,7 +298,7 @@ function renderPayment(ctx: RenderContext, p: SimPayment): Json {
     paid_at: kwigaTimeOrNull(p.paidAt),
     created_at: kwigaTime(p.createdAt),
     updated_at: kwigaTime(p.updatedAt),
-    transactions: p.transactions.map((t) => renderTransaction(ctx, t)),
+    ...(ds.omit.has('payment.transactions') ? {} : { transactions: p.transactions.map((t) => renderTransaction(ctx, t)) }),
   }
 }
 
@@ -430,7 +430,7 @@ export function renderContactProducts(ctx: RenderContext, contactId: number): Js
       image_url: p.imageUrl ?? '',
       is_published: p.isPublished,
       aggregated_subscription: aggregatedSubscription(ctx, subs),
-      subscriptions: subs.map((s) => renderSubscription(ctx, s)),
+      ...(ctx.ds.omit.has('product.subscriptions') ? {} : { subscriptions: subs.map((s) => renderSubscription(ctx, s)) }),
     })
   }
   return out
@@ -514,7 +514,7 @@ export function renderOffer(ctx: RenderContext, offer: SimOffer, detail: boolean
     out.validity_start = dateSetting(ctx, 'validity_start', offer.validityStart)
     out.validity_end = dateSetting(ctx, 'validity_end', offer.validityEnd)
   }
-  out.products = offer.productIds.map((pid) => ds.products.find((p) => p.id === pid)).filter((p): p is SimProduct => !!p).map((p) => renderProductShort(p, false))
+  if (!ds.omit.has('offer.products')) out.products = offer.productIds.map((pid) => ds.products.find((p) => p.id === pid)).filter((p): p is SimProduct => !!p).map((p) => renderProductShort(p, false))
   if (detail) {
     const purchases = ds.orders.filter((o) => o.offerId === offer.id && o.paidStatus !== 'not_paid').length
     out.purchases_count = purchases

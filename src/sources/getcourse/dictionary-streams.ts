@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { GetcourseAccountConfig } from '../../config.js'
 import type { Batch, RejectInput, Stream, StreamContext } from '../types.js'
 import { GetcourseClient } from './client.js'
@@ -6,7 +7,8 @@ import { normalizeField, normalizeGroup } from './normalize.js'
 
 /**
  * `fields` and `groups`: direct answers, one request each (counted in the budget, reference §3.4),
- * loaded in one batch.
+ * loaded in one batch. Each answer is the whole list, so it is a complete listing: stored entries it
+ * no longer has are marked deleted (README "Deletions").
  */
 type Kind = 'fields' | 'groups'
 
@@ -25,12 +27,31 @@ export function dictionaryStream(account: GetcourseAccountConfig, kind: Kind, bu
       const time = new LocalTime(account.timezone)
       const rows: Record<string, unknown>[] = []
       const rejects: RejectInput[] = []
+      const seen: unknown[][] = []
+      let unkeyed = 0
       for (const item of items) {
         const result = kind === 'fields' ? normalizeField(item, context) : normalizeGroup(item, context, time)
         if (result.ok) rows.push(result.row)
-        else rejects.push({ reason: result.reason, raw: result.raw, recordKey: result.recordKey })
+        else {
+          rejects.push({ reason: result.reason, raw: result.raw, recordKey: result.recordKey })
+          if (result.recordKey) seen.push([account.name, result.recordKey])
+          else unkeyed++
+        }
       }
-      yield { writes: [{ table: TABLE[kind], key: ['account', 'id'], rows }], rejects, read: items.length, state: { syncedAt: new Date(ctx.clock.now()).toISOString() } }
+      const table = TABLE[kind]
+      const key = ['account', 'id'] as const
+      const listing = randomUUID()
+      yield {
+        writes: [{ table, key, rows, listing }],
+        rejects,
+        read: items.length,
+        listings: {
+          seen: [{ listing, table, key, keys: seen }],
+          unkeyed: [{ listing, table, key, count: unkeyed }],
+          complete: [{ listing, table, key, scope: { account: account.name } }],
+        },
+        state: { syncedAt: new Date(ctx.clock.now()).toISOString() },
+      }
     },
   }
 }

@@ -17,7 +17,8 @@ import { LocalTime } from './local-time.js'
 import { createNormalizer, type Normalizer } from './normalize.js'
 import { firstCheckDelay, nextCheckDelay, type ReadinessSample } from './poll-schedule.js'
 import { rowsBatch } from './rows-batch.js'
-import { covers, incrementalRange, monthsPerWindow, planWindows, splitWindow, windowDays, windowFilters, type ExportWindow, type FilterField } from './windows.js'
+import { TABLES } from './columns.js'
+import { covers, incrementalRange, sameWindow, monthsPerWindow, planWindows, splitWindow, windowDays, windowFilters, type ExportWindow, type FilterField } from './windows.js'
 
 export interface ExportStreamOptions {
   /** A request that would break the budget waits this long at most. @default 5 min */
@@ -38,6 +39,11 @@ export type ExportState = {
   target?: string | null
   /** group_members: groups known when the watermark was set; new groups get a full window. */
   groups?: string[]
+  /**
+   * users, deals, payments: the complete listing the queued windows make up (a full plan, README
+   * "Deletions"); when its last window is loaded, stored rows it did not contain are marked deleted.
+   */
+  listing?: string
 }
 
 const FIELDS: Record<ExportStream, readonly FilterField[]> = {
@@ -46,6 +52,17 @@ const FIELDS: Record<ExportStream, readonly FilterField[]> = {
   // Two exports per window so that deals/payments whose status changed are re-read (reference §6.8).
   deals: ['created_at', 'status_changed_at'],
   payments: ['created_at', 'status_changed_at'],
+}
+
+/**
+ * A full plan reads every row by creation date, which also re-reads every status change and silent
+ * edit: the status_changed_at twins would only read the same rows again.
+ */
+const FULL_FIELDS: Record<ExportStream, readonly FilterField[]> = {
+  users: ['created_at'],
+  group_members: ['added_at'],
+  deals: ['created_at'],
+  payments: ['created_at'],
 }
 
 /** Requests an export needs at least: the start and one check. */
@@ -108,24 +125,25 @@ class ExportSession {
 
   async *run(): AsyncGenerator<Batch> {
     let state = { ...((this.ctx.state as ExportState | null) ?? {}) }
+    const forced = Boolean(this.ctx.options.from || this.ctx.options.to || this.ctx.options.full)
+    // A forced plan comes first, so that an export left by an earlier run counts towards it (and its
+    // listing) when it covers one of its windows.
+    if (forced) state = yield* this.replan(state)
     for (const open of await openExports(this.ctx.db, this.account.name, { stream: this.stream, orphaned: true })) {
       this.ctx.log.info({ exportId: open.exportId, window: open.window }, 'collecting an export started by an earlier run')
       state = yield* this.collect(open, false, state)
     }
-    const forced = Boolean(this.ctx.options.from || this.ctx.options.to || this.ctx.options.full)
     if (!forced && !state.queue?.length && state.watermark && (await this.shouldGiveWay())) return
-    if (forced || !state.queue?.length) {
-      state = await this.plan(state)
-      // Saved at once, so a run deferred before its first export still leaves its queue behind.
-      if (state.queue?.length) yield { writes: [], read: 0, state }
-    }
+    if (!forced && !state.queue?.length) state = yield* this.replan(state)
     while (state.queue?.length) {
       const window = state.queue[0]!
       await this.ensureBudget(state.queue.length)
       const started = await this.start(window)
       if (!started) {
-        state = advance(state, window)
-        yield { writes: [], read: 0, state }
+        // Loaded by a concurrent run under its own plan: this plan's listings miss its rows.
+        const abandon = [...(state.listing ? [state.listing] : []), ...(window.listing ? [window.listing] : [])]
+        state = advance({ ...state, listing: undefined }, window)
+        yield { writes: [], read: 0, state, listings: { abandon } }
         continue
       }
       state = yield* this.collect(started.record, started.learned, state)
@@ -137,6 +155,17 @@ class ExportSession {
   }
 
   // ── planning ────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * A new plan, saved at once, so a run deferred before its first export still leaves its queue
+   * behind. A replaced plan's listings can no longer complete: their keys go.
+   */
+  private async *replan(state: ExportState): AsyncGenerator<Batch, ExportState> {
+    const replaced = listingsOf(state)
+    const next = await this.plan(state)
+    if (next.queue?.length || replaced.length) yield { writes: [], read: 0, state: next, listings: { abandon: replaced } }
+    return next
+  }
 
   private async plan(state: ExportState): Promise<ExportState> {
     const { options } = this.ctx
@@ -150,17 +179,25 @@ class ExportSession {
       target = null
     } else if (options.full || !state.watermark) from = this.options.fullStart
     else from = incrementalRange(state.watermark, today).from
+    // All of history, up to today: a complete listing (README "Deletions").
+    const complete = from === this.options.fullStart && to === today && !options.from && !options.to
 
-    if (this.stream === 'group_members') return this.planGroups(state, from, to, target)
-    const fields = FIELDS[this.stream]
-    const months = monthsPerWindow(from, to, fields.length, budgetLimit(this.account))
+    if (this.stream === 'group_members') return this.planGroups(state, from, to, target, to === today && !options.from && !options.to)
+    const fields = complete ? FULL_FIELDS[this.stream] : FIELDS[this.stream]
+    // Window length as if both fields were exported: a full plan of deals costs half the exports.
+    const months = monthsPerWindow(from, to, FIELDS[this.stream].length, budgetLimit(this.account))
     const queue = planWindows(from, to, fields, months)
-    this.ctx.log.info({ from, to, exports: queue.length, months }, 'planned export windows')
-    return { ...state, queue, target }
+    let listing: string | undefined
+    if (complete && queue.length) {
+      listing = randomUUID()
+      for (const w of queue) if (w.from === from) w.open = true
+    }
+    this.ctx.log.info({ from, to, exports: queue.length, months, listing: Boolean(listing) }, 'planned export windows')
+    return { ...state, queue, target, listing }
   }
 
   /** One export per group over the whole range; groups nobody was added to since `from` are skipped. */
-  private async planGroups(state: ExportState, from: string, to: string, target: string | null): Promise<ExportState> {
+  private async planGroups(state: ExportState, from: string, to: string, target: string | null, untilToday: boolean): Promise<ExportState> {
     await requireUpstream(this.ctx.db, this.ctx.runId, { source: 'getcourse', account: this.account.name, stream: 'groups' }, 'group members are exported per group of that list')
     const groups = await this.groups()
     const known = new Set(state.groups ?? [])
@@ -168,7 +205,10 @@ class ExportSession {
     for (const g of groups) {
       const groupFrom = state.watermark && !known.has(g.id) && !this.ctx.options.from ? this.options.fullStart : from
       if (!g.lastAddedDay || g.lastAddedDay < groupFrom) continue
-      queue.push({ field: 'added_at', from: groupFrom, to, groupId: g.id })
+      // A group exported over all its history is a complete listing of its members.
+      if (groupFrom === this.options.fullStart && untilToday) {
+        queue.push({ field: 'added_at', from: groupFrom, to, groupId: g.id, listing: randomUUID(), open: true })
+      } else queue.push({ field: 'added_at', from: groupFrom, to, groupId: g.id })
     }
     this.ctx.log.info({ from, to, exports: queue.length, groups: groups.length }, 'planned group member exports')
     return { ...state, queue, target, groups: groups.map((g) => g.id) }
@@ -313,13 +353,24 @@ class ExportSession {
     const archivePath = archive ? path.join(this.ctx.config.dataDir, 'exports', this.account.name, this.stream, `${record.exportId}.json.gz`) : undefined
     const body = response.response.body ? Readable.fromWeb(response.response.body as never) : Readable.from([])
     const context = { account: this.account.name, timeZone: this.account.timezone, groupId: record.window.groupId }
+    const listing = this.listingOf(record, state)
+    const { table, key } = TABLES[this.stream]
+    // The export completes its listing: the group's own, or the plan's with its last window.
+    const completes = !listing
+      ? []
+      : record.window.groupId !== undefined
+        ? [{ listing, table, key, scope: { account: this.account.name, group_id: record.window.groupId } }]
+        : next.queue?.length
+          ? []
+          : [{ listing, table, key, scope: { account: this.account.name } }]
+    const rowsListing = listing ? { id: listing, account: this.account.name, groupId: record.window.groupId } : undefined
     let normalizer: Normalizer | null = null
     let rows = 0
     for await (const event of readExport(body, { batchSize: this.ctx.config.batchSize, archivePath, label: `export ${record.exportId}` })) {
       if (event.type === 'end' && event.error) return yield* this.failed(record, event.error, state)
       if (event.fields === null) continue
       normalizer ??= createNormalizer(this.stream, event.fields, context)
-      const batch = rowsBatch(this.stream, normalizer, event.rows)
+      const batch = rowsBatch(this.stream, normalizer, event.rows, rowsListing)
       rows += event.rows.length
       this.ctx.progress({ phase: `export ${record.exportId} loading`, done: rows })
       if (event.type === 'rows') {
@@ -329,7 +380,8 @@ class ExportSession {
       const loadedAt = this.ctx.clock.now()
       const { account } = this
       if (measured) this.measure(record, response, event.total)
-      yield { ...batch, state: next, onCommit: (trx) => markLoaded(trx, account.name, record.exportId, event.total, loadedAt) }
+      const listings = { ...batch.listings, complete: completes }
+      yield { ...batch, listings, state: completes.length && !record.window.groupId ? { ...next, listing: undefined } : next, onCommit: (trx) => markLoaded(trx, account.name, record.exportId, event.total, loadedAt) }
       this.ctx.log.info({ exportId: record.exportId, rows: event.total }, 'export loaded')
     }
     return next
@@ -408,12 +460,21 @@ class ExportSession {
     const queue = (state.queue ?? []).filter((w) => !covers(record.window, w))
     const halves = splitWindow(record.window)
     const rest = halves ? [...halves, ...queue] : queue
-    const next = settle({ ...state, queue: rest })
+    // Halves of a group window are not the whole group; a skipped window leaves a hole in the plan's listing.
+    const abandon = [...(this.listingOf(record, state) && record.window.groupId !== undefined ? [this.listingOf(record, state)!] : []), ...(!halves && state.listing ? [state.listing] : [])]
+    const next = settle({ ...state, queue: rest, listing: halves ? state.listing : undefined })
     const rejects = halves
       ? []
       : [{ reason: `export ${record.exportId} failed (${describeError(error)}) for ${record.window.field} ${record.window.from}..${record.window.to}; window skipped`, raw: { exportId: record.exportId, filters: record.filters }, recordKey: record.exportId }]
-    yield { writes: [], read: 0, rejects, state: next }
+    yield { writes: [], read: 0, rejects, state: next, listings: { abandon } }
     return next
+  }
+
+  /** The listing an export's rows belong to: its group window's, or the plan's for creation-date windows. */
+  private listingOf(record: ExportRecord, state: ExportState): string | undefined {
+    const queued = (state.queue ?? []).find((w) => sameWindow(w, record.window))
+    if (record.window.groupId !== undefined) return queued?.listing
+    return state.listing && queued && record.window.field === 'created_at' ? state.listing : undefined
   }
 
   // ── the lease ───────────────────────────────────────────────────────────────────────────────
@@ -451,6 +512,11 @@ function advance(state: ExportState, done: ExportWindow): ExportState {
 const sameSample = (a: ReadinessSample, b: ReadinessSample) =>
   a.stream === b.stream && a.rows === b.rows && a.readyMs === b.readyMs && a.pendingMs === b.pendingMs &&
   a.window?.field === b.window?.field && a.window?.from === b.window?.from && a.window?.to === b.window?.to && (a.window?.groupId ?? null) === (b.window?.groupId ?? null)
+
+/** Listings a state holds (the plan's and its group windows'). */
+function listingsOf(state: ExportState): string[] {
+  return [...(state.listing ? [state.listing] : []), ...(state.queue ?? []).flatMap((w) => (w.listing ? [w.listing] : []))]
+}
 
 function settle(state: ExportState): ExportState {
   if (state.queue?.length) return state

@@ -4,8 +4,20 @@ import { UnreadableRow } from './export-scanner.js'
 import type { Normalizer } from './normalize.js'
 import type { Cell } from './values.js'
 
-/** Normalizes export rows into one batch for the stream's table; rows that cannot be read become rejects. */
-export function rowsBatch(stream: ExportStream, normalizer: Normalizer, rows: readonly unknown[][]): Batch {
+/** The complete listing an export belongs to (README "Deletions"), and whose rows it keys. */
+export interface RowsListing {
+  id: string
+  account: string
+  /** group_members: the group exported. */
+  groupId?: string
+}
+
+/**
+ * Normalizes export rows into one batch for the stream's table; rows that cannot be read become
+ * rejects. Within a listing, a rejected row still exists upstream: its key (when readable) counts
+ * as seen, and a row without one keeps the listing from marking anything.
+ */
+export function rowsBatch(stream: ExportStream, normalizer: Normalizer, rows: readonly unknown[][], listing?: RowsListing): Batch {
   const good: Record<string, unknown>[] = []
   const rejects: RejectInput[] = []
   for (const cells of rows) {
@@ -18,5 +30,18 @@ export function rowsBatch(stream: ExportStream, normalizer: Normalizer, rows: re
     else rejects.push({ reason: result.reason, raw: result.raw, recordKey: result.recordKey })
   }
   const { table, key } = TABLES[stream]
-  return { writes: good.length ? [{ table, key, rows: good }] : [], rejects, read: rows.length }
+  if (!listing) return { writes: good.length ? [{ table, key, rows: good }] : [], rejects, read: rows.length }
+  const seen: unknown[][] = []
+  let unkeyed = 0
+  for (const r of rejects) {
+    const id = r.recordKey != null && /^\d{1,18}$/.test(r.recordKey) ? r.recordKey.replace(/^0+(?=\d)/, '') : null
+    if (id === null || (stream === 'group_members' && listing.groupId === undefined)) unkeyed++
+    else seen.push(stream === 'group_members' ? [listing.account, listing.groupId, id] : [listing.account, id])
+  }
+  return {
+    writes: [{ table, key, rows: good, listing: listing.id }],
+    rejects,
+    read: rows.length,
+    listings: { seen: seen.length ? [{ listing: listing.id, table, key, keys: seen }] : [], unkeyed: unkeyed ? [{ listing: listing.id, table, key, count: unkeyed }] : [] },
+  }
 }

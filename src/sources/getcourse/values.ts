@@ -39,11 +39,18 @@ const CURRENCY_PREFIX = /^([^\d\s.,-]+)\s*(-?\d.*)$/u
 
 const CURRENCY_WORDS: Record<string, string> = { 'руб.': 'RUB', 'руб': 'RUB', 'р.': 'RUB', '₽': 'RUB', '$': 'USD', '€': 'EUR', 'грн': 'UAH', 'грн.': 'UAH', 'тг': 'KZT', '₸': 'KZT' }
 
-/** Currency code for a suffix such as `руб.` or `EUR`; null when unknown. */
+/** ISO 4217 codes the runtime knows (162 in Node 20): `abc` in `7777abc` is not a currency. */
+const ISO_CURRENCIES = new Set(Intl.supportedValuesOf('currency'))
+
+/**
+ * Currency code for a suffix such as `руб.` or `EUR`; null when unknown. Only real codes count, so
+ * that a cell such as `7777abc` is unreadable as a whole rather than read as 7777 "ABC".
+ */
 export function currencyCode(word: string): string | null {
   const w = word.trim().toLowerCase()
   if (CURRENCY_WORDS[w]) return CURRENCY_WORDS[w]!
-  return /^[a-z]{3}$/.test(w) ? w.toUpperCase() : null
+  const code = w.toUpperCase()
+  return /^[A-Z]{3}$/.test(code) && ISO_CURRENCIES.has(code) ? code : null
 }
 
 export interface Money {
@@ -124,7 +131,8 @@ export function parseTags(cell: Cell): string[] {
 export function parseDate(cell: Cell): string | null | undefined {
   const s = cellText(cell)
   if (s === '' || s.startsWith('0000-00-00')) return null
-  let m = /^(\d{4})-(\d{2})-(\d{2})/.exec(s)
+  // Whole cell or nothing: `2024-05-01abc` is not a date (a time of day after it is allowed).
+  let m = /^(\d{4})-(\d{2})-(\d{2})(?:[ T]\d{2}:\d{2}(?::\d{2})?)?$/.exec(s)
   let ymd: [string, string, string] | null = m ? [m[1]!, m[2]!, m[3]!] : null
   if (!ymd) {
     m = /^(\d{2})\.(\d{2})\.(\d{4})$/.exec(s)

@@ -12,10 +12,23 @@ export interface ExportWindow {
   to: string
   /** group_members: the group exported. */
   groupId?: string
+  /** group_members: a window over all of a group's history is a complete listing of its members. */
+  listing?: string
+  /**
+   * The first window of a complete listing: its filter starts at LISTING_START instead of `from`,
+   * so that the windows together cover all time. `from` stays the planned start (window size for
+   * the readiness model, matching an export left by an earlier run).
+   */
+  open?: boolean
 }
 
 /** Where a full export starts when nothing is known of the account (GetCourse schools date from ~2012). */
 export const FULL_START = '2010-01-01'
+/**
+ * Where the first window of a complete listing starts, so that the windows together cover all time
+ * (imported users may carry any date): nothing can be missing from a listing that marks deletions.
+ */
+export const LISTING_START = '1970-01-01'
 /** Incremental windows start this many days before the watermark: late edits and zone edges (§6.7). */
 export const OVERLAP_DAYS = 1
 /** Requests one export costs on average (start + one check that is the download, plus misses). */
@@ -27,7 +40,7 @@ export const windowDays = (w: { from: string; to: string }) => daysBetween(w.fro
 
 /** Filters of one window, as GetCourse expects them in the query string (§1.3). */
 export function windowFilters(w: ExportWindow): Record<string, string> {
-  return { [`${w.field}[from]`]: w.from, [`${w.field}[to]`]: w.to }
+  return { [`${w.field}[from]`]: w.open ? LISTING_START : w.from, [`${w.field}[to]`]: w.to }
 }
 
 function addMonths(day: string, months: number): string {
@@ -79,9 +92,11 @@ export function splitWindow(w: ExportWindow): ExportWindow[] | null {
   const days = windowDays(w)
   if (days <= 1) return null
   const mid = addDays(w.from, Math.floor(days / 2) - 1)
+  // A half is not the whole group: it carries no listing of its own.
+  const { listing: _listing, open, ...base } = w
   return [
-    { ...w, to: mid },
-    { ...w, from: addDays(mid, 1) },
+    { ...base, ...(open ? { open } : {}), to: mid },
+    { ...base, from: addDays(mid, 1) },
   ]
 }
 

@@ -63,8 +63,10 @@ async function loadGroup(k: StreamKit, cabinet: string, group: readonly ContactT
   const checkedAt = new Date(k.ctx.clock.now()).toISOString()
   return {
     writes: [
-      replaceWrite('kwiga.contact_products', ['cabinet', 'contact_id', 'product_id'], products.map((p) => p.product), ['cabinet', 'contact_id'], parents),
-      replaceWrite('kwiga.product_subscriptions', ['cabinet', 'subscription_id'], products.flatMap((p) => p.subscriptions), ['cabinet', 'contact_id'], parents),
+      // The answer lists all of a contact's products: the ones it no longer has are marked deleted.
+      replaceWrite('kwiga.contact_products', ['cabinet', 'contact_id', 'product_id'], products.map((p) => p.product), ['cabinet', 'contact_id'], parents, 'mark'),
+      // Per product, and only where the answer carried its subscriptions whole (absent = not sent).
+      replaceWrite('kwiga.product_subscriptions', ['cabinet', 'subscription_id'], products.flatMap((p) => p.subscriptions), ['cabinet', 'contact_id', 'product_id'], products.filter((p) => p.subscriptionsWhole).map((p) => [cabinet, p.product.contact_id, p.product.product_id])),
       { table: 'kwiga.contact_product_checks', key: ['cabinet', 'contact_id'], rows: group.map((c) => ({ cabinet, contact_id: c.contactId, contact_hash: c.contactHash, checked_hash: c.contactHash, checked_at: checkedAt })) },
     ],
     rejects,

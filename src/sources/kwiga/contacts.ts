@@ -55,14 +55,17 @@ export function contactsStream(cabinet: string): StreamRun {
       saved: { ...saved },
       load: (_step, page, candidate) => {
         const rejects: RejectInput[] = []
-        const contacts = normalizeEach(page.items, rejects, (item) => normalizeContact(cabinet, item))
+        const missed: (string | null)[] = []
+        const contacts = normalizeEach(page.items, rejects, (item) => normalizeContact(cabinet, item), missed)
         let next = candidate
         for (const c of contacts) {
           rejects.push(...c.rejects)
           next = { createdAt: later(next.createdAt, c.contact.created_at as string | null), lastActivityAt: later(next.lastActivityAt, c.contact.last_activity_at as string | null) }
         }
-        return { writes: contactWrites(cabinet, contacts), rejects, candidate: next }
+        return { writes: contactWrites(cabinet, contacts), rejects, candidate: next, missed }
       },
+      // A full read lists every contact of the cabinet (README "Deletions").
+      listed: () => [{ table: 'kwiga.contacts', key: ['cabinet', 'contact_id'], scope: { cabinet } }],
       finish: (candidate) => ({ watermark: candidate, lastFullAt: plan.full ? startedAt : (saved.lastFullAt ?? null) }),
     })
   }
@@ -75,18 +78,25 @@ export function contactWrites(cabinet: string, contacts: readonly ContactRows[])
   const withTags = loaded('contactTags')
   const withOffers = loaded('contactOffers')
   const withOrders = loaded('orders')
+  // A contact one of whose orders was rejected keeps its stored orders (the rejected one exists upstream).
+  const ordersReplaced = withOrders.filter((c) => c.ordersWhole)
   const withCertificates = loaded('certificates')
   const orders = withOrders.flatMap((c) => c.orders!)
   const payments = contacts.flatMap((c) => c.payments)
+  // An order's products / payments and a payment's transactions are replaced only when the answer
+  // carried that list: absent means "not sent" (reference §4.36), `[]` means none.
+  const productParents = contacts.flatMap((c) => c.orderProductParents)
+  const paymentParents = contacts.flatMap((c) => c.paymentParents)
+  const transactionParents = contacts.flatMap((c) => c.transactionParents)
   return [
     { table: 'kwiga.contacts', key: ['cabinet', 'contact_id'], rows: contacts.map((c) => c.contact) },
     { table: 'kwiga.tags', key: ['cabinet', 'tag_id'], rows: contacts.flatMap((c) => c.tags ?? []) },
     replaceWrite('kwiga.contact_tags', ['cabinet', 'contact_id', 'tag_id'], withTags.flatMap((c) => c.contactTags!), ['cabinet', 'contact_id'], withTags.map(keyOf)),
     replaceWrite('kwiga.contact_offers', ['cabinet', 'contact_id', 'offer_id'], withOffers.flatMap((c) => c.contactOffers!), ['cabinet', 'contact_id'], withOffers.map(keyOf)),
-    replaceWrite('kwiga.orders', ['cabinet', 'order_id'], orders, ['cabinet', 'contact_id'], withOrders.map(keyOf)),
-    replaceWrite('kwiga.order_products', ['cabinet', 'order_id', 'product_id'], contacts.flatMap((c) => c.orderProducts), ['cabinet', 'order_id'], orders.map((o) => [cabinet, o.order_id])),
-    replaceWrite('kwiga.payments', ['cabinet', 'payment_id'], payments, ['cabinet', 'order_id'], orders.map((o) => [cabinet, o.order_id])),
-    replaceWrite('kwiga.transactions', ['cabinet', 'transaction_id'], contacts.flatMap((c) => c.transactions), ['cabinet', 'payment_id'], payments.map((p) => [cabinet, p.payment_id])),
+    replaceWrite('kwiga.orders', ['cabinet', 'order_id'], orders, ['cabinet', 'contact_id'], ordersReplaced.map(keyOf)),
+    replaceWrite('kwiga.order_products', ['cabinet', 'order_id', 'product_id'], contacts.flatMap((c) => c.orderProducts), ['cabinet', 'order_id'], productParents.map((id) => [cabinet, id])),
+    replaceWrite('kwiga.payments', ['cabinet', 'payment_id'], payments, ['cabinet', 'order_id'], paymentParents.map((id) => [cabinet, id])),
+    replaceWrite('kwiga.transactions', ['cabinet', 'transaction_id'], contacts.flatMap((c) => c.transactions), ['cabinet', 'payment_id'], transactionParents.map((id) => [cabinet, id])),
     replaceWrite('kwiga.certificates', ['cabinet', 'certificate_id'], withCertificates.flatMap((c) => c.certificates!), ['cabinet', 'contact_id'], withCertificates.map(keyOf)),
     { table: 'kwiga.contact_product_checks', key: ['cabinet', 'contact_id'], rows: contacts.map((c) => ({ cabinet, contact_id: c.contact.contact_id, contact_hash: c.hash })) },
   ]

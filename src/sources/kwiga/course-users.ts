@@ -58,18 +58,20 @@ export function courseUsersStream(cabinet: string): StreamRun {
           k.ctx.log.warn({ courseId }, 'course not found (404) while reading its users; skipped')
           return { writes: [], rejects: [], candidate }
         }
-        const { writes, rejects, users } = courseUsersPage(cabinet, courseId, page, programs)
+        const { writes, rejects, users, missed } = courseUsersPage(cabinet, courseId, page, programs)
         let newest = candidate[courseId] ?? null
         for (const u of users) newest = later(newest, u.user.last_active_at as string | null)
-        return { writes, rejects, candidate: { ...candidate, [courseId]: newest } }
+        return { writes, rejects, missed, candidate: { ...candidate, [courseId]: newest } }
       },
       finish: (candidate) => ({ watermarks: candidate, lastFullAt: plan.full ? startedAt : (saved.lastFullAt ?? null) }),
+      // A full read of a course lists all its participants (README "Deletions").
+      listed: (step) => [{ table: 'kwiga.course_users', key: ['cabinet', 'course_id', 'user_id'], scope: { cabinet, course_id: step.path.split('/')[2]! } }],
     })
   }
 }
 
 /** Rows of one page. The tree comes with every page; it is stored (and indexed) once per course. */
-export function courseUsersPage(cabinet: string, courseId: string, page: Page, programs: Map<string, ProgramIndex>): { writes: TableWrite[]; rejects: RejectInput[]; users: CourseUserRows[] } {
+export function courseUsersPage(cabinet: string, courseId: string, page: Page, programs: Map<string, ProgramIndex>): { writes: TableWrite[]; rejects: RejectInput[]; users: CourseUserRows[]; missed: (string | null)[] } {
   const writes: TableWrite[] = []
   const tree = programOf(page.body)
   if (tree && !programs.has(courseId)) {
@@ -79,7 +81,9 @@ export function courseUsersPage(cabinet: string, courseId: string, page: Page, p
   }
   const program = programs.get(courseId) ?? null
   const rejects: RejectInput[] = []
-  const users = normalizeEach(page.items, rejects, (item) => normalizeCourseUser(cabinet, courseId, item, program))
+  const missed: (string | null)[] = []
+  // A participant is rejected only when it has no usable user id: its key is unknown.
+  const users = normalizeEach(page.items, rejects, (item) => normalizeCourseUser(cabinet, courseId, item, program), missed, () => null)
   for (const u of users) rejects.push(...u.rejects)
   const keyOf = (u: CourseUserRows) => [cabinet, courseId, u.user.user_id]
   const progress = (pick: (u: CourseUserRows) => Record<string, unknown>[] | null) => {
@@ -96,6 +100,6 @@ export function courseUsersPage(cabinet: string, courseId: string, page: Page, p
     replaceWrite('kwiga.module_progress', [...parent, 'module_id'], modules.rows, parent, modules.parents),
     replaceWrite('kwiga.quiz_progress', [...parent, 'course_lesson_id', 'quiz_id'], quizzes.rows, parent, quizzes.parents),
   )
-  return { writes, rejects, users }
+  return { writes, rejects, users, missed }
 }
 

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto'
+import type { ListingOps } from '../../db/listings.js'
 import type { TableWrite } from '../../db/upsert.js'
 import { errorMessage } from '../../errors.js'
 import type { Batch, RejectInput, StreamContext } from '../types.js'
@@ -27,6 +29,18 @@ export interface CrawlPlan<C> {
   page: number
   candidate: C
   full: boolean
+  /** A full plan's listing id (README "Deletions"); each step lists its own scope under `${listing}/${step}`. */
+  listing?: string
+  /** Steps that could not be read whole (a 404): they complete no listing. */
+  broken?: number[]
+}
+
+/** What a step of a full plan lists completely: a table and the scope (column → value) of its rows. */
+export interface Listed {
+  table: string
+  /** The table's key: the scope's columns, then the one column that tells rows apart within it. */
+  key: readonly string[]
+  scope: Record<string, unknown>
 }
 
 /** What one page contributes to its batch. */
@@ -34,6 +48,10 @@ export interface PageLoad<C> {
   writes: TableWrite[]
   rejects: RejectInput[]
   candidate: C
+  /** Items of the listed table that were rejected: their id (last key column) when readable, else null. */
+  missed?: (string | null)[]
+  /** The page could not be read (404): the step's listing is not complete. */
+  broken?: boolean
 }
 
 export interface CrawlOptions<C> {
@@ -45,28 +63,38 @@ export interface CrawlOptions<C> {
   load(step: CrawlStep, page: Page, candidate: C): Promise<PageLoad<C>> | PageLoad<C>
   /** The state once every step completed (advanced watermark, no plan). */
   finish(candidate: C): Record<string, unknown>
+  /** What each step lists completely when the plan is full; its rows then mark the absent ones deleted. */
+  listed?(step: CrawlStep): Listed[]
 }
 
 /** Run a plan page by page: one Batch per page, then one closing Batch with the final state. */
 export async function* runCrawl<C>(options: CrawlOptions<C>): AsyncGenerator<Batch> {
   const { ctx, client, saved } = options
   const plan = { ...options.plan }
+  if (plan.full && options.listed && !plan.listing) plan.listing = randomUUID()
   while (plan.step < plan.steps.length) {
     const step = plan.steps[plan.step]!
+    const listed = plan.listing && options.listed ? options.listed(step) : []
+    const listingId = `${plan.listing}/${plan.step}`
     for await (const page of fetchPages(client, { path: step.path, query: step.query as Query, pageSize: step.pageSize, sizeParam: step.sizeParam, idPath: step.idPath, startPage: plan.page })) {
       ctx.progress({ phase: `${step.label} page ${page.number}${page.lastPage ? `/${page.lastPage}` : ''}` })
       const load = await options.load(step, page, plan.candidate)
       plan.candidate = load.candidate
-      if (page.next === null) {
+      if (load.broken || page.notFound) plan.broken = [...(plan.broken ?? []), plan.step]
+      const stepDone = page.next === null
+      const whole = stepDone && !plan.broken?.includes(plan.step)
+      if (stepDone) {
         plan.step++
         plan.page = 1
       } else {
-        plan.page = page.next
+        plan.page = page.next!
       }
       const done = plan.step >= plan.steps.length
+      const tables = new Set(listed.map((l) => l.table))
       yield {
-        writes: load.writes,
+        writes: listed.length ? load.writes.map((w) => (tables.has(w.table) ? { ...w, listing: listingId } : w)) : load.writes,
         rejects: load.rejects,
+        listings: listed.length ? listingOps(listingId, listed, load.missed ?? [], whole) : undefined,
         read: page.items.length,
         state: done ? options.finish(plan.candidate) : { ...saved, plan: { ...plan } },
       }
@@ -75,22 +103,41 @@ export async function* runCrawl<C>(options: CrawlOptions<C>): AsyncGenerator<Bat
   if (!plan.steps.length) yield { writes: [], read: 0, state: options.finish(plan.candidate) }
 }
 
-/** Normalize each item; an item that throws becomes a reject and the rest go on. */
-export function normalizeEach<R>(items: readonly unknown[], rejects: RejectInput[], normalize: (item: unknown) => R): R[] {
+/** Seen keys of rejected items, unkeyed ones, and the completion of each listed scope when its step was read whole. */
+function listingOps(listing: string, listed: readonly Listed[], missed: readonly (string | null)[], whole: boolean): ListingOps {
+  const first = listed[0]!
+  const seen = missed.filter((m): m is string => m !== null && /^\d{1,19}$/.test(m))
+  const unkeyed = missed.length - seen.length
+  return {
+    seen: seen.length ? [{ listing, table: first.table, key: first.key, keys: seen.map((id) => [...first.key.slice(0, -1).map((c) => first.scope[c]), id]) }] : [],
+    unkeyed: unkeyed ? [{ listing, table: first.table, key: first.key, count: unkeyed }] : [],
+    complete: whole ? listed.map((l) => ({ listing, table: l.table, key: l.key, scope: l.scope })) : [],
+  }
+}
+
+/**
+ * Normalize each item; an item that throws becomes a reject and the rest go on. `missed` collects
+ * the ids of the rejected items (null when unreadable), for the step's listing.
+ */
+export function normalizeEach<R>(items: readonly unknown[], rejects: RejectInput[], normalize: (item: unknown) => R, missed?: (string | null)[], keyOf: (item: unknown) => string | null = recordKeyOf): R[] {
   const out: R[] = []
   for (const item of items) {
     try {
       out.push(normalize(item))
     } catch (err) {
       rejects.push({ reason: errorMessage(err), raw: item, recordKey: recordKeyOf(item) })
+      missed?.push(keyOf(item))
     }
   }
   return out
 }
 
-/** A child-set write: rows replace the stored set of each parent in `parents` (removals show). */
-export function replaceWrite(table: string, key: readonly string[], rows: Record<string, unknown>[], parentColumns: readonly string[], parents: unknown[][]): TableWrite {
-  return { table, key, rows, replace: { columns: parentColumns, keys: parents } }
+/**
+ * A child-set write: rows replace the stored set of each parent in `parents` (removals show). `mark`:
+ * removed children get `deleted_at` instead of being deleted (tables under the deletion convention).
+ */
+export function replaceWrite(table: string, key: readonly string[], rows: Record<string, unknown>[], parentColumns: readonly string[], parents: unknown[][], mode: 'delete' | 'mark' = 'delete'): TableWrite {
+  return { table, key, rows, replace: { columns: parentColumns, keys: parents, mode } }
 }
 
 /** Later of two ISO timestamps (either may be null). */

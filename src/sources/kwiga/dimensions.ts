@@ -9,7 +9,8 @@ import { resumablePlan, type StreamKit, type StreamRun } from './stream-context.
 
 type LoadPage = (page: Page, k: StreamKit) => Promise<Omit<PageLoad<null>, 'candidate'>> | Omit<PageLoad<null>, 'candidate'>
 
-function fullRefresh(step: CrawlStep, load: LoadPage): StreamRun {
+/** Every run reads the whole list: a complete listing of `table` in the cabinet (README "Deletions"). */
+function fullRefresh(step: CrawlStep, table: { name: string; key: readonly string[] }, load: LoadPage): StreamRun {
   return async function* (k): AsyncIterable<Batch> {
     const plan = resumablePlan<null>(k.ctx, () => ({ steps: [step], step: 0, page: 1, candidate: null, full: true }))
     yield* runCrawl({
@@ -19,37 +20,43 @@ function fullRefresh(step: CrawlStep, load: LoadPage): StreamRun {
       saved: {},
       load: async (_step, page) => ({ ...(await load(page, k)), candidate: null }),
       finish: () => ({ completedAt: new Date(k.ctx.clock.now()).toISOString() }),
+      listed: () => [{ table: table.name, key: table.key, scope: { cabinet: k.cabinet.name } }],
     })
   }
 }
 
 export function timezonesStream(cabinet: string): StreamRun {
-  return fullRefresh({ label: 'timezones', path: '/timezones', query: [], pageSize: 100 }, (page) => {
+  return fullRefresh({ label: 'timezones', path: '/timezones', query: [], pageSize: 100 }, { name: 'kwiga.timezones', key: ['cabinet', 'timezone_id'] }, (page) => {
     const rejects: RejectInput[] = []
-    const rows = normalizeEach(page.items, rejects, (i) => normalizeTimezone(cabinet, i))
-    return { writes: [{ table: 'kwiga.timezones', key: ['cabinet', 'timezone_id'], rows }], rejects }
+    const missed: (string | null)[] = []
+    const rows = normalizeEach(page.items, rejects, (i) => normalizeTimezone(cabinet, i), missed)
+    return { writes: [{ table: 'kwiga.timezones', key: ['cabinet', 'timezone_id'], rows }], rejects, missed }
   })
 }
 
 export function productsStream(cabinet: string): StreamRun {
-  return fullRefresh({ label: 'products', path: '/products', query: [['sort_by', 'asc']], pageSize: 100 }, (page) => {
+  return fullRefresh({ label: 'products', path: '/products', query: [['sort_by', 'asc']], pageSize: 100 }, { name: 'kwiga.products', key: ['cabinet', 'product_id'] }, (page) => {
     const rejects: RejectInput[] = []
-    const rows = normalizeEach(page.items, rejects, (i) => normalizeProduct(cabinet, i))
-    return { writes: [{ table: 'kwiga.products', key: ['cabinet', 'product_id'], rows }], rejects }
+    const missed: (string | null)[] = []
+    const rows = normalizeEach(page.items, rejects, (i) => normalizeProduct(cabinet, i), missed)
+    return { writes: [{ table: 'kwiga.products', key: ['cabinet', 'product_id'], rows }], rejects, missed }
   })
 }
 
 export function offersStream(cabinet: string): StreamRun {
   // No sort_by on /offers (§2 R9): pages shifting under a new offer are handled in pages.ts.
-  return fullRefresh({ label: 'offers', path: '/offers', query: [], pageSize: 100 }, (page) => {
+  return fullRefresh({ label: 'offers', path: '/offers', query: [], pageSize: 100 }, { name: 'kwiga.offers', key: ['cabinet', 'offer_id'] }, (page) => {
     const rejects: RejectInput[] = []
-    const offers = normalizeEach(page.items, rejects, (i) => normalizeOffer(cabinet, i))
+    const missed: (string | null)[] = []
+    const offers = normalizeEach(page.items, rejects, (i) => normalizeOffer(cabinet, i), missed)
     return {
       writes: [
         { table: 'kwiga.offers', key: ['cabinet', 'offer_id'], rows: offers.map((o) => o.offer) },
-        replaceWrite('kwiga.offer_products', ['cabinet', 'offer_id', 'product_id'], offers.flatMap((o) => o.products), ['cabinet', 'offer_id'], offers.map((o) => [cabinet, o.offer.offer_id])),
+        // Only offers whose answer carried the products list: an absent list is "not sent", never "none".
+        replaceWrite('kwiga.offer_products', ['cabinet', 'offer_id', 'product_id'], offers.flatMap((o) => o.products), ['cabinet', 'offer_id'], offers.filter((o) => o.productsWhole).map((o) => [cabinet, o.offer.offer_id])),
       ],
       rejects,
+      missed,
     }
   })
 }
@@ -57,9 +64,10 @@ export function offersStream(cabinet: string): StreamRun {
 export function coursesStream(cabinet: string): StreamRun {
   // per_page is capped at 15 for courses (§2 R6).
   const query: [string, string][] = [['with[]', 'offers'], ['sort_by', 'asc']]
-  return fullRefresh({ label: 'courses', path: '/courses', query, pageSize: 15 }, (page) => {
+  return fullRefresh({ label: 'courses', path: '/courses', query, pageSize: 15 }, { name: 'kwiga.courses', key: ['cabinet', 'course_id'] }, (page) => {
     const rejects: RejectInput[] = []
-    const courses = normalizeEach(page.items, rejects, (i) => normalizeCourse(cabinet, i))
+    const missed: (string | null)[] = []
+    const courses = normalizeEach(page.items, rejects, (i) => normalizeCourse(cabinet, i), missed)
     const withOffers = courses.filter((c) => c.offers !== null)
     return {
       writes: [
@@ -67,6 +75,7 @@ export function coursesStream(cabinet: string): StreamRun {
         replaceWrite('kwiga.course_offers', ['cabinet', 'course_id', 'offer_id'], withOffers.flatMap((c) => c.offers!), ['cabinet', 'course_id'], withOffers.map((c) => [cabinet, c.course.course_id])),
       ],
       rejects,
+      missed,
     }
   })
 }
@@ -74,9 +83,10 @@ export function coursesStream(cabinet: string): StreamRun {
 /** Lists (page/`limit`, §4.10), then one detail call per list for its embedded members (§2 R12). */
 export function contactListsStream(cabinet: string): StreamRun {
   const step: CrawlStep = { label: 'contact lists', path: '/mailing/contact-lists', query: [], pageSize: 100, sizeParam: 'limit' }
-  return fullRefresh(step, async (page, k) => {
+  return fullRefresh(step, { name: 'kwiga.contact_lists', key: ['cabinet', 'list_id'] }, async (page, k) => {
     const rejects: RejectInput[] = []
-    const lists = normalizeEach(page.items, rejects, (i) => normalizeContactList(cabinet, i))
+    const missed: (string | null)[] = []
+    const lists = normalizeEach(page.items, rejects, (i) => normalizeContactList(cabinet, i), missed)
     const members: TableWrite['rows'] = []
     const parents: unknown[][] = []
     for (const list of lists) {
@@ -88,18 +98,22 @@ export function contactListsStream(cabinet: string): StreamRun {
       const detail = normalizeContactListDetail(cabinet, body.data)
       Object.assign(list, detail.list)
       if (detail.members === null) continue
-      if (detail.countContacts !== null && detail.countContacts > detail.members.length) {
-        k.ctx.log.warn({ listId: list.list_id, embedded: detail.members.length, counted: detail.countContacts }, 'contact list detail embeds fewer members than its statistic counts')
-      }
       members.push(...detail.members)
-      parents.push([cabinet, list.list_id])
+      // Only a list embedded whole lists the members completely: a shorter one (the detail caps what
+      // it embeds) adds and refreshes members but marks none as gone.
+      if (!detail.membersWhole) {
+        k.ctx.log.warn({ listId: list.list_id }, 'contact list detail embeds members without an id; members not checked for removal')
+      } else if (detail.countContacts !== null && detail.countContacts > detail.members.length) {
+        k.ctx.log.warn({ listId: list.list_id, embedded: detail.members.length, counted: detail.countContacts }, 'contact list detail embeds fewer members than its statistic counts; members not checked for removal')
+      } else parents.push([cabinet, list.list_id])
     }
     return {
       writes: [
         { table: 'kwiga.contact_lists', key: ['cabinet', 'list_id'], rows: lists },
-        replaceWrite('kwiga.contact_list_members', ['cabinet', 'list_id', 'contact_id'], members, ['cabinet', 'list_id'], parents),
+        { ...replaceWrite('kwiga.contact_list_members', ['cabinet', 'list_id', 'contact_id'], members, ['cabinet', 'list_id'], parents, 'mark') },
       ],
       rejects,
+      missed,
     }
   })
 }
@@ -132,10 +146,12 @@ export function couponsStream(cabinet: string): StreamRun {
       saved: { ...saved },
       load: (_step, page, candidate) => {
         const rejects: RejectInput[] = []
-        const rows = normalizeEach(page.items, rejects, (i) => normalizeCoupon(cabinet, i))
+        const missed: (string | null)[] = []
+        const rows = normalizeEach(page.items, rejects, (i) => normalizeCoupon(cabinet, i), missed)
         for (const r of rows) candidate = later(candidate, r.created_at as string | null)
-        return { writes: [{ table: 'kwiga.coupons', key: ['cabinet', 'coupon_id'], rows }], rejects, candidate }
+        return { writes: [{ table: 'kwiga.coupons', key: ['cabinet', 'coupon_id'], rows }], rejects, candidate, missed }
       },
+      listed: () => [{ table: 'kwiga.coupons', key: ['cabinet', 'coupon_id'], scope: { cabinet } }],
       finish: (candidate) => ({ watermark: candidate, lastFullAt: plan.full ? now : (saved.lastFullAt ?? null) }),
     })
   }

@@ -112,12 +112,12 @@ describe('dimensions', () => {
     const [paid, free] = fixture('offers').data.map((o: unknown) => normalizeOffer('school', o))
     expect(paid.offer).toMatchObject({
       offer_id: '273',
-      price_type_id: '2',
+      price_type_id: 2,
       price_type_label: 'Платно',
       price_amount: '10.00',
       price_currency: 'USD',
       price_discounted_amount: '5',
-      limit_type_id: '1',
+      limit_type_id: 1,
       validity_start_at: '2023-12-28T12:40:00.000Z',
       discount_id: '3',
       discount_start_at: '2023-12-28T12:41:00.000Z',
@@ -129,7 +129,7 @@ describe('dimensions', () => {
 
   it('maps courses with enum objects or documented scalars (§4.18)', () => {
     const item = fixture('courses').data[0]
-    expect(normalizeCourse('school', item).course).toMatchObject({ course_id: '226', product_id: '431', type_id: '1', type_label: 'course', status_id: '3', status_label: 'Published', preview_url: expect.stringContaining('image_13.jpeg') })
+    expect(normalizeCourse('school', item).course).toMatchObject({ course_id: '226', product_id: '431', type_id: 1, type_label: 'course', status_id: 3, status_label: 'Published', preview_url: expect.stringContaining('image_13.jpeg') })
     expect(normalizeCourse('school', item).offers).toBeNull()
     const scalar = normalizeCourse('school', { ...item, type: 'marathon', status: 'draft', offers: [{ id: 5, title: 'O' }] })
     expect(scalar.course).toMatchObject({ type_id: null, type_label: 'marathon', status_id: null, status_label: 'draft' })
@@ -138,12 +138,12 @@ describe('dimensions', () => {
 
   it('maps coupons: string enum ids, user object, expires_at_utc preferred', () => {
     const coupon = normalizeCoupon('school', { ...fixture('coupons').data[0], type_discount: { id: 'discount_with_currency', name: 'In currency' }, expires_at: '2024-12-31T23:59:00.000000Z', expires_at_utc: '2024-12-31T21:59:00.000000Z' })
-    expect(coupon).toMatchObject({ coupon_id: '3', code: 'KwigaSMVT-MD', reward: '30', is_fixed: true, used_amount: 0, user_id: '3', type_discount_id: 'discount_with_currency', expires_at: '2024-12-31T21:59:00.000Z', deleted_at: null })
+    expect(coupon).toMatchObject({ coupon_id: '3', code: 'KwigaSMVT-MD', reward: '30', is_fixed: true, used_amount: 0, user_id: '3', type_discount_id: 'discount_with_currency', expires_at: '2024-12-31T21:59:00.000Z', source_deleted_at: null })
   })
 
   it('maps contact products with the aggregated subscription; "" image_url is null (§4.26)', () => {
     const rows = normalizeContactProduct('school', '77', fixture('contact-products').data[0])
-    expect(rows.product).toMatchObject({ contact_id: '77', product_id: '299', image_url: null, is_published: false, is_active: true, count_available_days: 39, state_id: '2', state_label: 'Open' })
+    expect(rows.product).toMatchObject({ contact_id: '77', product_id: '299', image_url: null, is_published: false, is_active: true, count_available_days: 39, state_id: 2, state_label: 'Open' })
     expect(rows.subscriptions).toEqual([expect.objectContaining({ subscription_id: '4775', contact_id: '77', product_id: '299', order_id: '2710', offer_id: '757', is_active: true })])
   })
 })
@@ -177,17 +177,17 @@ describe('course users and progress stitching (§5)', () => {
     const rows = normalizeCourseUser('school', '20', body.data[0], index)
     expect(rows.user).toMatchObject({ course_id: '20', user_id: '3', contact_id: '1', user_email: 'test@test.com', lessons_count: 9, quizzes_scores: '80', scores: null, is_completed: false })
     expect(rows.lessons!.map((l) => [l.lesson_id, l.node_id, l.quizzing_status_id, l.quizzing_status_slug])).toEqual([
-      ['48', '34', '4', 'Completed'],
-      ['46', '35', '3', 'InProgress'],
+      ['48', '34', 4, 'Completed'],
+      ['46', '35', 3, 'InProgress'],
     ])
     expect(rows.modules!.map((m) => [m.module_id, m.node_id])).toEqual([['7', '12']])
-    expect(rows.quizzes).toEqual([expect.objectContaining({ course_lesson_id: '48', quiz_id: '101', node_id: '201', status_id: '1', status_slug: 'Passed', scores: '80', attempt_number: 2 })])
+    expect(rows.quizzes).toEqual([expect.objectContaining({ course_lesson_id: '48', quiz_id: '101', node_id: '201', status_id: 1, status_slug: 'Passed', scores: '80', attempt_number: 2 })])
   })
 
   it('keeps absent progress arrays apart from empty ones (§4.36) and reads the untrimmed progress', () => {
     const rows = normalizeCourseUser('school', '20', fixture('course-users').data[0], null)
     expect(rows.lessons).toBeNull()
-    expect(rows.user).toMatchObject({ current_lesson_id: '48', next_lesson_id: '46', subscription_is_active: true, subscription_state_id: '2', product_scores: '0' })
+    expect(rows.user).toMatchObject({ current_lesson_id: '48', next_lesson_id: '46', subscription_is_active: true, subscription_state_id: 2, product_scores: '0' })
     expect(() => normalizeCourseUser('school', '20', { contact: { id: 1 } }, null)).toThrow(RejectError)
   })
 })

@@ -3,7 +3,7 @@ import type { Insertable } from 'kysely'
 import { RejectError } from '../../errors.js'
 import type { RejectInput } from '../types.js'
 import type * as T from './tables.js'
-import { arrayAt, bool, decimal, enumAt, id, int, isItem, json, objectAt, priceAt, text, time, utcTime, without, type Item } from './values.js'
+import { arrayAt, bool, decimal, enumAt, enumIntAt, id, int, isItem, json, objectAt, priceAt, text, time, utcTime, without, type Item } from './values.js'
 
 /**
  * Raw KWIGA items → warehouse rows. Pure and total: an item that cannot be keyed throws RejectError
@@ -38,9 +38,18 @@ export interface ContactRows {
   contactTags: Row<'kwiga.contact_tags'>[] | null
   contactOffers: Row<'kwiga.contact_offers'>[] | null
   orders: Row<'kwiga.orders'>[] | null
+  /** False when an order of the list was rejected: the stored orders are then kept (none is lost). */
+  ordersWhole: boolean
   orderProducts: Row<'kwiga.order_products'>[]
   payments: Row<'kwiga.payments'>[]
   transactions: Row<'kwiga.transactions'>[]
+  /**
+   * Orders whose `products`, orders whose `payments` and payments whose `transactions` arrived whole:
+   * only their stored sets are replaced. An absent list means "not sent", never "empty" (§4.36).
+   */
+  orderProductParents: string[]
+  paymentParents: string[]
+  transactionParents: string[]
   certificates: Row<'kwiga.certificates'>[] | null
   /** Fingerprint of the whole item: contact_products re-reads a contact when it moves. */
   hash: string
@@ -81,9 +90,13 @@ export function normalizeContact(cabinet: string, raw: unknown): ContactRows {
     contactTags: null,
     contactOffers: null,
     orders: null,
+    ordersWhole: true,
     orderProducts: [],
     payments: [],
     transactions: [],
+    orderProductParents: [],
+    paymentParents: [],
+    transactionParents: [],
     certificates: null,
     hash: createHash('sha1').update(JSON.stringify(item)).digest('hex'),
     rejects,
@@ -118,6 +131,7 @@ export function normalizeContact(cabinet: string, raw: unknown): ContactRows {
       try {
         addOrder(cabinet, contactId, raw, rows)
       } catch (err) {
+        rows.ordersWhole = false
         rejects.push(nestedReject(`contact ${contactId}: order`, err, raw))
       }
     }
@@ -141,7 +155,7 @@ function addOrder(cabinet: string, contactId: string, raw: unknown, rows: Contac
     cabinet,
     order_id: orderId,
     contact_id: contactId,
-    type_id: text(item.type_id),
+    type_id: int(item.type_id),
     // Documented as an integer, mostly returned as "paid" (§4.17): kept as text, as received.
     paid_status: text(item.paid_status),
     paid_status_title: text(item.paid_status_title),
@@ -156,18 +170,33 @@ function addOrder(cabinet: string, contactId: string, raw: unknown, rows: Contac
     crm_url: text(item.crm_url),
     raw: json(without(item, ['payments'])),
   })
-  for (const product of arrayAt(item, 'products') ?? []) {
-    const productId = isItem(product) ? id(product.id) : null
-    if (productId === null) continue
-    const p = product as Item
-    rows.orderProducts.push({ cabinet, order_id: orderId, product_id: productId, productable_type: text(p.productable_type), productable_id: id(p.productable_id), title: text(p.title) })
-  }
-  for (const payment of arrayAt(item, 'payments') ?? []) {
-    try {
-      addPayment(cabinet, orderId, payment, rows)
-    } catch (err) {
-      rows.rejects.push(nestedReject(`order ${orderId}: payment`, err, payment))
+  const products = arrayAt(item, 'products')
+  if (products) {
+    let whole = true
+    for (const product of products) {
+      const productId = isItem(product) ? id(product.id) : null
+      if (productId === null) {
+        whole = false
+        rows.rejects.push({ reason: `order ${orderId}: product without a usable id`, raw: product, recordKey: orderId })
+        continue
+      }
+      const p = product as Item
+      rows.orderProducts.push({ cabinet, order_id: orderId, product_id: productId, productable_type: text(p.productable_type), productable_id: id(p.productable_id), title: text(p.title) })
     }
+    if (whole) rows.orderProductParents.push(orderId)
+  }
+  const payments = arrayAt(item, 'payments')
+  if (payments) {
+    let whole = true
+    for (const payment of payments) {
+      try {
+        addPayment(cabinet, orderId, payment, rows)
+      } catch (err) {
+        whole = false
+        rows.rejects.push(nestedReject(`order ${orderId}: payment`, err, payment))
+      }
+    }
+    if (whole) rows.paymentParents.push(orderId)
   }
 }
 
@@ -194,7 +223,9 @@ function addPayment(cabinet: string, orderId: string, raw: unknown, rows: Contac
     updated_at: time(item.updated_at),
     raw: json(without(item, ['transactions'])),
   })
-  for (const tx of arrayAt(item, 'transactions') ?? []) {
+  const transactions = arrayAt(item, 'transactions')
+  let whole = transactions !== null
+  for (const tx of transactions ?? []) {
     try {
       const t = requireItem(tx, 'transaction')
       rows.transactions.push({
@@ -216,9 +247,11 @@ function addPayment(cabinet: string, orderId: string, raw: unknown, rows: Contac
         raw: json(t.item),
       })
     } catch (err) {
+      whole = false
       rows.rejects.push(nestedReject(`payment ${paymentId}: transaction`, err, tx))
     }
   }
+  if (whole) rows.transactionParents.push(paymentId)
 }
 
 /**
@@ -273,14 +306,16 @@ export function normalizeProduct(cabinet: string, raw: unknown): Row<'kwiga.prod
 export interface OfferRows {
   offer: Row<'kwiga.offers'>
   products: Row<'kwiga.offer_products'>[]
+  /** `products` arrived whole (present, every entry keyed): only then is the stored set replaced. */
+  productsWhole: boolean
 }
 
 export function normalizeOffer(cabinet: string, raw: unknown): OfferRows {
   const { item, id: offerId } = requireItem(raw, 'offer')
   const price = priceAt(item, 'price')
   const discounted = priceAt(item, 'price_discounted')
-  const priceType = enumAt(item, 'price_type')
-  const limitType = enumAt(item, 'limit_type')
+  const priceType = enumIntAt(item, 'price_type')
+  const limitType = enumIntAt(item, 'limit_type')
   const discount = objectAt(item, 'discount')
   const validityStart = objectAt(item, 'validity_start')
   const validityEnd = objectAt(item, 'validity_end')
@@ -310,12 +345,15 @@ export function normalizeOffer(cabinet: string, raw: unknown): OfferRows {
     discount_end_at: discount ? utcTime(discount, 'end_at') : null,
     raw: json(item),
   }
+  const list = arrayAt(item, 'products')
   const products: Row<'kwiga.offer_products'>[] = []
-  for (const product of arrayAt(item, 'products') ?? []) {
+  let productsWhole = list !== null
+  for (const product of list ?? []) {
     const productId = isItem(product) ? id(product.id) : null
-    if (productId !== null) products.push({ cabinet, offer_id: offerId, product_id: productId, title: text((product as Item).title) ?? text((product as Item).name) })
+    if (productId === null) productsWhole = false
+    else products.push({ cabinet, offer_id: offerId, product_id: productId, title: text((product as Item).title) ?? text((product as Item).name) })
   }
-  return { offer, products }
+  return { offer, products, productsWhole }
 }
 
 export interface CourseRows {
@@ -327,15 +365,15 @@ export interface CourseRows {
 export function normalizeCourse(cabinet: string, raw: unknown): CourseRows {
   const { item, id: courseId } = requireItem(raw, 'course')
   // `type` and `status` are documented as strings and returned as {id,name[,type]} (§4.18).
-  const type = enumAt(item, 'type')
+  const type = enumIntAt(item, 'type')
   const typeObject = objectAt(item, 'type')
-  const status = enumAt(item, 'status')
+  const status = enumIntAt(item, 'status')
   const preview = objectAt(item, 'preview')
   const course: Row<'kwiga.courses'> = {
     cabinet,
     course_id: courseId,
     product_id: id(item.product_id),
-    type_id: type.id ?? text(item.type_id),
+    type_id: type.id ?? int(item.type_id),
     type_label: (typeObject && text(typeObject.type)) ?? type.label,
     title: text(item.title),
     slug: text(item.slug),
@@ -385,7 +423,7 @@ export function normalizeCoupon(cabinet: string, raw: unknown): Row<'kwiga.coupo
     user_id: user ? id(user.id) : id(item.user_id),
     created_at: time(item.created_at),
     updated_at: time(item.updated_at),
-    deleted_at: time(item.deleted_at),
+    source_deleted_at: time(item.deleted_at),
     raw: json(item),
   }
 }
@@ -411,6 +449,8 @@ export interface ContactListDetail {
   list: Row<'kwiga.contact_lists'>
   /** Null when the detail carried no `contacts` array. */
   members: Row<'kwiga.contact_list_members'>[] | null
+  /** Every embedded member had an id. */
+  membersWhole: boolean
   /** `statistic.count_contacts`, to detect a truncated embedded array (§6). */
   countContacts: number | null
 }
@@ -427,7 +467,9 @@ export function normalizeContactListDetail(cabinet: string, raw: unknown): Conta
         return contactId === null ? [] : [{ cabinet, list_id: list.list_id, contact_id: contactId, email: text((c as Item).email) }]
       })
     : null
-  return { list, members, countContacts: statistic ? int(statistic.count_contacts) : null }
+  // Every embedded member keyed: the list can tell who left.
+  const membersWhole = contacts !== null && members!.length === contacts.length
+  return { list, members, membersWhole, countContacts: statistic ? int(statistic.count_contacts) : null }
 }
 
 // Contact products (`/contacts/:id/products`) --------------------------------------------------------
@@ -435,12 +477,14 @@ export function normalizeContactListDetail(cabinet: string, raw: unknown): Conta
 export interface ContactProductRows {
   product: Row<'kwiga.contact_products'>
   subscriptions: Row<'kwiga.product_subscriptions'>[]
+  /** `subscriptions` arrived whole (present, every entry keyed): only then is the stored set replaced. */
+  subscriptionsWhole: boolean
 }
 
 export function normalizeContactProduct(cabinet: string, contactId: string, raw: unknown): ContactProductRows {
   const { item, id: productId } = requireItem(raw, 'contact product')
   const agg = objectAt(item, 'aggregated_subscription') ?? {}
-  const state = enumAt(agg, 'state')
+  const state = enumIntAt(agg, 'state')
   const product: Row<'kwiga.contact_products'> = {
     cabinet,
     contact_id: contactId,
@@ -462,10 +506,15 @@ export function normalizeContactProduct(cabinet: string, contactId: string, raw:
     state_label: state.label,
     raw: json(without(item, ['subscriptions'])),
   }
+  const list = arrayAt(item, 'subscriptions')
   const subscriptions: Row<'kwiga.product_subscriptions'>[] = []
-  for (const sub of arrayAt(item, 'subscriptions') ?? []) {
+  let subscriptionsWhole = list !== null
+  for (const sub of list ?? []) {
     const subId = isItem(sub) ? id(sub.id) : null
-    if (subId === null) continue
+    if (subId === null) {
+      subscriptionsWhole = false
+      continue
+    }
     const s = sub as Item
     subscriptions.push({
       cabinet,
@@ -486,5 +535,5 @@ export function normalizeContactProduct(cabinet: string, contactId: string, raw:
       raw: json(s),
     })
   }
-  return { product, subscriptions }
+  return { product, subscriptions, subscriptionsWhole }
 }

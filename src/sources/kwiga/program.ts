@@ -2,7 +2,7 @@ import type { Insertable } from 'kysely'
 import { RejectError } from '../../errors.js'
 import type { RejectInput } from '../types.js'
 import type * as T from './tables.js'
-import { arrayAt, bool, decimal, enumAt, id, int, isItem, json, objectAt, text, time, without, type Item } from './values.js'
+import { arrayAt, bool, decimal, enumAt, enumIntAt, id, int, isItem, json, objectAt, text, time, without, type Item } from './values.js'
 
 /**
  * Course users, the program tree and progress stitching (reference §5). The tree arrives once per
@@ -86,7 +86,7 @@ export function normalizeCourseUser(cabinet: string, courseId: string, raw: unkn
   const key = { cabinet, course_id: courseId, user_id: userId }
   const progress = objectAt(raw, 'course_progress') ?? {}
   const subscription = objectAt(raw, 'subscription')
-  const state = subscription ? enumAt(subscription, 'state') : { id: null, label: null }
+  const state = subscription ? enumIntAt(subscription, 'state') : { id: null, label: null }
   const user: Row<'kwiga.course_users'> = {
     ...key,
     contact_id: id(contact?.id) ?? id(raw.contact_id),
@@ -110,7 +110,8 @@ export function normalizeCourseUser(cabinet: string, courseId: string, raw: unkn
     scores: decimal(progress.scores),
     is_completed: bool(progress.is_completed),
     completed_at: time(progress.completed_at),
-    last_active_at: time(progress.last_active_at) ?? time(contact?.last_activity_at),
+    // The course's own last activity only: the contact's cabinet-wide `last_activity_at` is another fact.
+    last_active_at: time(progress.last_active_at),
     current_lesson_id: id(objectAt(progress, 'current_lesson')?.id),
     next_lesson_id: id(objectAt(progress, 'next_lesson')?.id),
     current_dripping_date: time(progress.current_dripping_date),
@@ -130,7 +131,7 @@ export function normalizeCourseUser(cabinet: string, courseId: string, raw: unkn
   const quizzes = mapProgress(raw, 'quiz_progress', 'quiz_id', rejects, (p, quizId) => {
     const lessonId = id(p.course_lesson_id)
     if (lessonId === null) return null
-    const status = enumAt(p, 'status')
+    const status = enumIntAt(p, 'status')
     return {
       ...key,
       course_lesson_id: lessonId,
@@ -165,7 +166,7 @@ function mapProgress<R>(raw: Item, key: string, idKey: string, rejects: RejectIn
 
 /** Columns shared by lesson and module progress. */
 function stepColumns(p: Item) {
-  const status = enumAt(p, 'quizzing_status')
+  const status = enumIntAt(p, 'quizzing_status')
   return {
     is_watched: bool(p.is_watched),
     is_completed: bool(p.is_completed),

@@ -40,12 +40,12 @@ export interface KwigaOffersTable {
   title: string | null
   description: string | null
   short_description: string | null
-  price_type_id: string | null
+  price_type_id: number | null
   price_type_label: string | null
   price_amount: Numeric | null
   price_currency: string | null
   price_discounted_amount: Numeric | null
-  limit_type_id: string | null
+  limit_type_id: number | null
   limit_type_label: string | null
   limit_of_sales: number | null
   is_active: boolean | null
@@ -72,12 +72,12 @@ export interface KwigaCoursesTable {
   cabinet: string
   course_id: Int8
   product_id: Int8 | null
-  type_id: string | null
+  type_id: number | null
   type_label: string | null
   title: string | null
   slug: string | null
   link: string | null
-  status_id: string | null
+  status_id: number | null
   status_label: string | null
   preview_url: string | null
   raw: Json
@@ -116,7 +116,7 @@ export interface KwigaCouponsTable {
   user_id: Int8 | null
   created_at: Timestamp | null
   updated_at: Timestamp | null
-  deleted_at: Timestamp | null
+  source_deleted_at: Timestamp | null
   raw: Json
   synced_at: Generated<Timestamp>
 }
@@ -192,7 +192,7 @@ export interface KwigaOrdersTable {
   cabinet: string
   order_id: Int8
   contact_id: Int8
-  type_id: string | null
+  type_id: number | null
   paid_status: string | null
   paid_status_title: string | null
   first_paid_at: Timestamp | null
@@ -293,7 +293,7 @@ export interface KwigaContactProductsTable {
   order_end_at: Timestamp | null
   count_available_days: number | null
   count_left_days: number | null
-  state_id: string | null
+  state_id: number | null
   state_label: string | null
   raw: Json
   synced_at: Generated<Timestamp>
@@ -361,7 +361,7 @@ export interface KwigaCourseUsersTable {
   subscription_is_paid: boolean | null
   subscription_start_at: Timestamp | null
   subscription_end_at: Timestamp | null
-  subscription_state_id: string | null
+  subscription_state_id: number | null
   subscription_state_label: string | null
   raw: Json
   synced_at: Generated<Timestamp>
@@ -392,7 +392,7 @@ export interface KwigaLessonProgressTable {
   node_id: Int8 | null
   is_watched: boolean | null
   is_completed: boolean | null
-  quizzing_status_id: string | null
+  quizzing_status_id: number | null
   quizzing_status_slug: string | null
   watching_start_at: Timestamp | null
   watching_end_at: Timestamp | null
@@ -412,7 +412,7 @@ export interface KwigaModuleProgressTable {
   node_id: Int8 | null
   is_watched: boolean | null
   is_completed: boolean | null
-  quizzing_status_id: string | null
+  quizzing_status_id: number | null
   quizzing_status_slug: string | null
   watching_start_at: Timestamp | null
   watching_end_at: Timestamp | null
@@ -431,7 +431,7 @@ export interface KwigaQuizProgressTable {
   course_lesson_id: Int8
   quiz_id: Int8
   node_id: Int8 | null
-  status_id: string | null
+  status_id: number | null
   status_slug: string | null
   scores: Numeric | null
   scores_max: Numeric | null

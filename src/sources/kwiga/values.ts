@@ -41,10 +41,11 @@ export function id(value: unknown): string | null {
   return null
 }
 
-/** An integer from a number or numeric string. */
+/** An integer from a number or a string of digits (not `1e3`, `0x10` or `12abc`). */
 export function int(value: unknown): number | null {
-  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value
-  return typeof n === 'number' && Number.isInteger(n) ? n : null
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? value : null
+  if (typeof value !== 'string' || !/^-?\d{1,15}$/.test(value.trim())) return null
+  return Number(value.trim())
 }
 
 const DECIMAL = /^-?\d+(\.\d+)?$/
@@ -65,9 +66,16 @@ export function bool(value: unknown): boolean | null {
 }
 
 /** An ISO timestamp normalized to UTC, or null when absent or unparseable. */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/
+
 export function time(value: unknown): string | null {
   if (typeof value !== 'string' || value.trim() === '') return null
-  const ms = Date.parse(value.includes(' ') && !value.includes('T') ? value.replace(' ', 'T') + 'Z' : value)
+  // A whole ISO date-time or nothing: Date.parse would also read `2024`, `March 7` or `1/2/2024`.
+  const v = value.trim()
+  if (!ISO_TIME.test(v)) return null
+  // `2024-01-02 10:00:00` (no zone) is UTC (§4.27); one with a zone keeps it.
+  const zoned = /(?:Z|[+-]\d{2}:?\d{2})$/.test(v.slice(10))
+  const ms = Date.parse(v.includes(' ') && !v.includes('T') ? v.replace(' ', 'T') + (zoned ? '' : 'Z') : v)
   return Number.isFinite(ms) ? new Date(ms).toISOString() : null
 }
 
@@ -95,6 +103,12 @@ export function enumAt(item: Item, key: string): EnumValue {
   if (isItem(value)) return { id: text(value.id), label: text(value.title) ?? text(value.name) ?? text(value.slug) }
   if (typeof value === 'number' || (typeof value === 'string' && DIGITS.test(value))) return { id: text(value), label: null }
   return { id: null, label: text(value) }
+}
+
+/** An enum whose ids the docs type as integers: the id as a number (null when not an integer). */
+export function enumIntAt(item: Item, key: string): { id: number | null; label: string | null } {
+  const value = enumAt(item, key)
+  return { id: int(value.id), label: value.label }
 }
 
 /** Amount and currency of a Price (`price`, `price_info`, `cost_info`, §4.6). */

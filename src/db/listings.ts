@@ -1,0 +1,170 @@
+import { CompiledQuery, type Kysely } from 'kysely'
+import { EtlError } from '../errors.js'
+import { tableColumns } from './upsert.js'
+
+/**
+ * Deletion detection (README "Deletions"). A *listing* is one complete read of a scope — every row of
+ * a table that the source has for an account, a group, a course. While it runs, the key of every row
+ * it reads is recorded in `etl.listing_keys`, in the transaction of the batch the row came with. When
+ * the source reports the listing complete, stored rows of the scope that it did not contain get
+ * `deleted_at`. A listing that never completes marks nothing; a row read again is undeleted by the
+ * upsert, whatever read it.
+ */
+
+export interface ListingOwner {
+  source: string
+  account: string
+  stream: string
+}
+
+/** Key rows read without writing them (e.g. a record rejected after its key was read). */
+export interface ListingSeen {
+  listing: string
+  table: string
+  key: readonly string[]
+  keys: unknown[][]
+}
+
+/** Records of a listing that could not be keyed: the listing then marks nothing. */
+export interface ListingUnkeyed {
+  listing: string
+  table: string
+  key: readonly string[]
+  count: number
+}
+
+/** The listing read all of `scope` (column → value) in `table`. */
+export interface ListingComplete {
+  listing: string
+  table: string
+  key: readonly string[]
+  scope: Record<string, unknown>
+}
+
+export interface ListingOps {
+  seen?: ListingSeen[]
+  unkeyed?: ListingUnkeyed[]
+  complete?: ListingComplete[]
+  /** Listings given up (a plan replaced, a window split): their keys are dropped, nothing is marked. */
+  abandon?: string[]
+}
+
+export interface CompleteResult {
+  table: string
+  marked: number
+  /** Set when the listing marked nothing on purpose, with the reason. */
+  skipped?: string
+}
+
+/** Listings not completed within this long are dropped when another listing of the stream completes. */
+const STALE_LISTING_DAYS = 30
+
+const IDENT = /^[a-z_][a-z0-9_]*$/
+const SEP = '\u001f'
+
+function quoteTable(table: string): string {
+  const parts = table.split('.')
+  if (parts.length !== 2 || !parts.every((p) => IDENT.test(p))) throw new EtlError('USAGE', `Not a schema-qualified table name: ${table}`)
+  return parts.map((p) => `"${p}"`).join('.')
+}
+
+function quoteColumn(name: string): string {
+  if (!IDENT.test(name)) throw new EtlError('USAGE', `Not a valid column name: ${name}`)
+  return `"${name}"`
+}
+
+/** A row's key as one text value: the key columns as text, joined by U+001F (the SQL side does the same). */
+export function listingKey(row: Record<string, unknown>, key: readonly string[]): string {
+  let out = ''
+  for (let i = 0; i < key.length; i++) {
+    const v = row[key[i]!]
+    out += (i ? SEP : '') + (v instanceof Date ? v.toISOString() : String(v))
+  }
+  return out
+}
+
+const sqlKey = (alias: string, key: readonly string[]) => `concat_ws(E'\\x1f', ${key.map((k) => `${alias}.${quoteColumn(k)}::text`).join(', ')})`
+
+async function open(db: Kysely<any>, owner: ListingOwner, listing: string, table: string, key: readonly string[]): Promise<void> {
+  await db.executeQuery(
+    CompiledQuery.raw(
+      `insert into etl.listings (id, tbl, source, account, stream, key_columns) values ($1, $2, $3, $4, $5, $6::text[]) on conflict (id, tbl) do nothing`,
+      [listing, table, owner.source, owner.account, owner.stream, [...key]],
+    ),
+  )
+}
+
+/** Records the keys of `rows` as read by `listing` (opening it on first use). */
+export async function recordListingKeys(db: Kysely<any>, owner: ListingOwner, listing: string, table: string, key: readonly string[], rows: readonly Record<string, unknown>[]): Promise<void> {
+  await open(db, owner, listing, table, key)
+  if (!rows.length) return
+  const keys = rows.map((r) => listingKey(r, key))
+  await db.executeQuery(CompiledQuery.raw(`insert into etl.listing_keys (listing, tbl, key) select $1, $2, unnest($3::text[])`, [listing, table, keys]))
+}
+
+/** Applies a batch's listing operations, in the batch's transaction. */
+export async function applyListingOps(db: Kysely<any>, owner: ListingOwner, ops: ListingOps): Promise<CompleteResult[]> {
+  for (const s of ops.seen ?? []) {
+    await recordListingKeys(db, owner, s.listing, s.table, s.key, s.keys.map((k) => Object.fromEntries(s.key.map((c, i) => [c, k[i]]))))
+  }
+  for (const u of ops.unkeyed ?? []) {
+    if (u.count <= 0) continue
+    await open(db, owner, u.listing, u.table, u.key)
+    await db.executeQuery(CompiledQuery.raw(`update etl.listings set unkeyed = unkeyed + $3 where id = $1 and tbl = $2`, [u.listing, u.table, u.count]))
+  }
+  const results: CompleteResult[] = []
+  for (const c of ops.complete ?? []) results.push(await complete(db, owner, c))
+  for (const id of ops.abandon ?? []) await drop(db, id)
+  return results
+}
+
+async function drop(db: Kysely<any>, listing: string, table?: string): Promise<void> {
+  const where = table ? 'listing = $1 and tbl = $2' : 'listing = $1'
+  const params = table ? [listing, table] : [listing]
+  await db.executeQuery(CompiledQuery.raw(`delete from etl.listing_keys where ${where}`, params))
+  await db.executeQuery(CompiledQuery.raw(`delete from etl.listings where ${where.replaceAll('listing', 'id')}`, params))
+}
+
+/**
+ * Marks the rows of the scope that the listing did not read. Only rows last written before the
+ * listing opened can be marked: a row written meanwhile (by anything) was present upstream then.
+ */
+async function complete(db: Kysely<any>, owner: ListingOwner, c: ListingComplete): Promise<CompleteResult> {
+  const columns = await tableColumns(db, c.table)
+  if (!columns.has('deleted_at')) throw new EtlError('USAGE', `${c.table} has no deleted_at column`)
+  await open(db, owner, c.listing, c.table, c.key)
+  const info = await db.executeQuery<{ unkeyed: number }>(CompiledQuery.raw(`select unkeyed from etl.listings where id = $1 and tbl = $2`, [c.listing, c.table]))
+  const unkeyed = Number(info.rows[0]?.unkeyed ?? 0)
+  let result: CompleteResult
+  if (unkeyed > 0) {
+    result = { table: c.table, marked: 0, skipped: `${unkeyed} record(s) of the listing had no readable key; nothing marked deleted` }
+  } else {
+    const scope = Object.entries(c.scope)
+    for (const [col] of scope) if (!columns.has(col)) throw new EtlError('USAGE', `${c.table} has no column ${col}`)
+    const params: unknown[] = [c.listing, c.table]
+    const filters = scope.map(([col, value]) => {
+      params.push(value === null || value === undefined ? null : String(value))
+      return `t.${quoteColumn(col)} = $${params.length}::${columns.get(col)!.type}`
+    })
+    const touch = columns.has('synced_at') ? ', synced_at = now()' : ''
+    const guard = columns.has('synced_at') ? ' and t.synced_at < l.started_at' : ''
+    const text = `
+      with gone as (
+        update ${quoteTable(c.table)} as t set deleted_at = now()${touch}
+        from etl.listings l
+        where l.id = $1 and l.tbl = $2 and ${filters.length ? `${filters.join(' and ')} and ` : ''}t.deleted_at is null${guard}
+          and not exists (select 1 from etl.listing_keys k where k.listing = $1 and k.tbl = $2 and k.key = ${sqlKey('t', c.key)})
+        returning 1)
+      select count(*)::int as n from gone`
+    const res = await db.executeQuery<{ n: number }>(CompiledQuery.raw(text, params))
+    result = { table: c.table, marked: Number(res.rows[0]!.n) }
+  }
+  await drop(db, c.listing, c.table)
+  await db.executeQuery(
+    CompiledQuery.raw(`delete from etl.listing_keys k using etl.listings l where l.id = k.listing and l.tbl = k.tbl and l.source = $1 and l.account = $2 and l.stream = $3 and l.started_at < now() - make_interval(days => $4)`, [owner.source, owner.account, owner.stream, STALE_LISTING_DAYS]),
+  )
+  await db.executeQuery(
+    CompiledQuery.raw(`delete from etl.listings where source = $1 and account = $2 and stream = $3 and started_at < now() - make_interval(days => $4)`, [owner.source, owner.account, owner.stream, STALE_LISTING_DAYS]),
+  )
+  return result
+}
