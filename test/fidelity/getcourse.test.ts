@@ -64,8 +64,8 @@ async function present(harness: Harness) {
 }
 
 describe('GetCourse: the warehouse equals the source after a reconciliation', () => {
-  it('marks deleted users, deals, payments and leavers; reads silent edits; undeletes a row that comes back', async () => {
-    h = await startHarness()
+  it.each(['server', 'embedded'])('marks deleted users, deals, payments and leavers; reads silent edits; undeletes a row that comes back (%s warehouse)', async (kind) => {
+    h = await startHarness({ embedded: kind === 'embedded' })
     const clock = h.clock as VirtualClock
     const data = h.sim.dataset('school')
     await syncUntilDone(h)
@@ -136,7 +136,7 @@ describe('GetCourse: the warehouse equals the source after a reconciliation', ()
     const stats = h.sim.stats('school')
     expect(stats.maxConcurrentForming).toBeLessThanOrEqual(1)
     expect(stats.maxRequestsInWindow).toBeLessThanOrEqual(100)
-  })
+  }, 120_000)
 
   it('a reconciliation killed at any point marks nothing deleted that exists upstream', async () => {
     for (const crashAt of [1, 3, 6, 10, 15]) {

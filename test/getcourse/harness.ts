@@ -36,6 +36,8 @@ export interface HarnessOptions {
   source?: GetcourseSourceOptions
   /** The key our config sends (default: the one the simulator accepts). */
   configKey?: string
+  /** Load an embedded (PGlite) warehouse even when a server is available. */
+  embedded?: boolean
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -43,7 +45,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const budget = options.budget ?? { requests: 100, windowSeconds: 7200, reserve: 10 }
   const accounts = (options.accounts ?? [{}]).map((a, i) => ({ account: `school${i || ''}`, key: KEY, users: 60, deals: 90, payments: 60, groups: 3, ...a }))
   const sim = await startGetcourseSimulator({ accounts, clock, budget: { requests: budget.requests, windowSeconds: budget.windowSeconds }, ...options.sim })
-  const wh = await createTestWarehouse()
+  const wh = await createTestWarehouse({ embedded: options.embedded })
   const dataDir = mkdtempSync(path.join(tmpdir(), 'gc-test-'))
   const config = parseConfig({
     dataDir,

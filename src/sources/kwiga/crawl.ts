@@ -103,14 +103,16 @@ export async function* runCrawl<C>(options: CrawlOptions<C>): AsyncGenerator<Bat
   if (!plan.steps.length) yield { writes: [], read: 0, state: options.finish(plan.candidate) }
 }
 
-/** Seen keys of rejected items, unkeyed ones, and the completion of each listed scope when its step was read whole. */
+/**
+ * Seen keys of rejected items and the completion of each listed scope when its step was read whole.
+ * An item without a usable id was never stored under one (KWIGA ids do not change), so it cannot
+ * be a stored row: it is quarantined, and it does not hold the listing back.
+ */
 function listingOps(listing: string, listed: readonly Listed[], missed: readonly (string | null)[], whole: boolean): ListingOps {
   const first = listed[0]!
   const seen = missed.filter((m): m is string => m !== null && /^\d{1,19}$/.test(m))
-  const unkeyed = missed.length - seen.length
   return {
     seen: seen.length ? [{ listing, table: first.table, key: first.key, keys: seen.map((id) => [...first.key.slice(0, -1).map((c) => first.scope[c]), id]) }] : [],
-    unkeyed: unkeyed ? [{ listing, table: first.table, key: first.key, count: unkeyed }] : [],
     complete: whole ? listed.map((l) => ({ listing, table: l.table, key: l.key, scope: l.scope })) : [],
   }
 }
