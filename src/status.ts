@@ -14,6 +14,9 @@ export interface StreamStatus {
   ageSeconds: number | null
   rowsLastSuccess: number | null
   rejects: number
+  /** Rows the last run marked deleted (absent from a complete listing) and undeleted (read again). README "Deletions". */
+  markedDeleted: number
+  undeleted: number
   lastError: string | null
   resumeAt: string | null
 }
@@ -33,6 +36,8 @@ interface RunRow {
   started_at: Date
   finished_at: Date | null
   rows_read: string
+  rows_marked_deleted: string
+  rows_undeleted: string
   message: string | null
   resume_at: Date | null
   kind: 'last' | 'success'
@@ -42,11 +47,11 @@ interface RunRow {
 export async function collectStatus(db: Db, config: Config, sources: readonly SourceModule[], label: string): Promise<StatusReport> {
   const { rows } = await sql<RunRow>`
     select * from (
-      select distinct on (source, account, stream) source, account, stream, status, started_at, finished_at, rows_read, message, resume_at, 'last' as kind
+      select distinct on (source, account, stream) source, account, stream, status, started_at, finished_at, rows_read, rows_marked_deleted, rows_undeleted, message, resume_at, 'last' as kind
       from etl.runs order by source, account, stream, id desc) l
     union all
     select * from (
-      select distinct on (source, account, stream) source, account, stream, status, started_at, finished_at, rows_read, message, resume_at, 'success' as kind
+      select distinct on (source, account, stream) source, account, stream, status, started_at, finished_at, rows_read, rows_marked_deleted, rows_undeleted, message, resume_at, 'success' as kind
       from etl.runs where status = 'succeeded' order by source, account, stream, id desc) s`.execute(db)
   const { rows: rejectRows } = await sql<{ source: string; account: string; stream: string; n: number }>`
     select source, account, stream, count(*)::int as n from etl.rejects group by 1, 2, 3`.execute(db)
@@ -57,7 +62,7 @@ export async function collectStatus(db: Db, config: Config, sources: readonly So
     const k = key(source, account, stream)
     let e = entries.get(k)
     if (!e) {
-      e = { source, account, stream, lastStatus: null, lastRunAt: null, lastSuccessAt: null, ageSeconds: null, rowsLastSuccess: null, rejects: 0, lastError: null, resumeAt: null }
+      e = { source, account, stream, lastStatus: null, lastRunAt: null, lastSuccessAt: null, ageSeconds: null, rowsLastSuccess: null, rejects: 0, markedDeleted: 0, undeleted: 0, lastError: null, resumeAt: null }
       entries.set(k, e)
     }
     return e
@@ -74,6 +79,8 @@ export async function collectStatus(db: Db, config: Config, sources: readonly So
       e.lastRunAt = new Date(r.started_at).toISOString()
       e.lastError = r.status === 'failed' || r.status === 'deferred' || r.status === 'aborted' ? r.message : null
       e.resumeAt = r.resume_at ? new Date(r.resume_at).toISOString() : null
+      e.markedDeleted = Number(r.rows_marked_deleted)
+      e.undeleted = Number(r.rows_undeleted)
     } else if (r.finished_at) {
       e.lastSuccessAt = new Date(r.finished_at).toISOString()
       e.ageSeconds = Math.round((now - new Date(r.finished_at).getTime()) / 1000)
@@ -102,7 +109,7 @@ export function formatAge(seconds: number | null): string {
 export function formatStatus(report: StatusReport): string {
   const lines = [`warehouse: ${report.database}`]
   if (!report.streams.length) return [...lines, 'no accounts configured and no runs recorded yet'].join('\n')
-  const header = ['source', 'account', 'stream', 'last run', 'age', 'rows', 'rejects', 'note']
+  const header = ['source', 'account', 'stream', 'last run', 'age', 'rows', 'rejects', 'deleted', 'note']
   const table = report.streams.map((s) => [
     s.source,
     s.account,
@@ -111,6 +118,8 @@ export function formatStatus(report: StatusReport): string {
     formatAge(s.ageSeconds),
     s.rowsLastSuccess === null ? '-' : String(s.rowsLastSuccess),
     String(s.rejects),
+    // Last run: rows marked deleted / undeleted.
+    s.markedDeleted || s.undeleted ? `+${s.markedDeleted}/-${s.undeleted}` : '-',
     (s.lastError ?? '').replace(/\s+/g, ' ').slice(0, 80),
   ])
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)))

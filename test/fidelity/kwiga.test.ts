@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { VirtualClock } from '../../src/clock.js'
 import { startKwigaSimulator, type KwigaSim } from '../../src/simulators/kwiga/server.js'
 import type { SimDataset } from '../../src/simulators/kwiga/data.js'
+import { kwigaSource } from '../../src/sources/kwiga/index.js'
+import { collectStatus, formatStatus } from '../../src/status.js'
 import { createTestWarehouse, type TestWarehouse } from '../support/database.js'
 import { CABINETS, count, kwigaConfig, syncKwiga, type SyncKit } from '../kwiga/support.js'
 
@@ -89,6 +91,10 @@ describe.each(['server', 'embedded'])('KWIGA: the warehouse equals the source (%
       expect(await deletedMembers()).toEqual(lists)
       const marked = Object.fromEntries(full.results.filter((r) => r.counts.markedDeleted).map((r) => [r.stream, r.counts.markedDeleted]))
       expect(marked).toEqual({ contacts: 1, course_users: 1, contact_lists: lists.length })
+      // `status` shows what the last run marked.
+      const report = await collectStatus(wh.db, kit.config, [kwigaSource], 'test')
+      expect(report.streams.find((st) => st.stream === 'contacts')).toMatchObject({ markedDeleted: 1, undeleted: 0 })
+      expect(formatStatus(report)).toMatch(/contacts\s+succeeded.*\+1\/-0/)
       // Present rows equal the simulator's.
       const present = (await rows(sql<{ id: string }>`select contact_id::text as id from kwiga.contacts where deleted_at is null order by contact_id`)).map((r) => r.id)
       expect(present).toEqual(ds.contacts.filter((c) => c.broken === null).map((c) => String(c.id)).sort((a, b) => Number(a) - Number(b)))

@@ -21,7 +21,7 @@ export async function createTestTables(db: Db): Promise<void> {
     synced_at timestamptz not null default now(), primary key (account, item_id, tag))`.execute(db)
 }
 
-export function createTestSource(data: { records: TestRecord[]; batchSize: number; failAfter?: number }): SourceModule {
+export function createTestSource(data: { records: TestRecord[]; batchSize: number; failAfter?: number; /** Set when the source's generator was closed (its `finally` ran). */ closed?: { value: boolean } }): SourceModule {
   const stream: Stream = {
     source: 'testsrc',
     account: 'acct',
@@ -30,27 +30,31 @@ export function createTestSource(data: { records: TestRecord[]; batchSize: numbe
       const since = Number(ctx.state?.watermark ?? -1)
       const todo = data.records.filter((r) => r.updated > since).sort((a, b) => a.updated - b.updated)
       let emitted = 0
-      for (let i = 0; i < todo.length; i += data.batchSize) {
-        if (data.failAfter !== undefined && emitted >= data.failAfter) throw new Error('source broke mid-stream')
-        const chunk = todo.slice(i, i + data.batchSize)
-        ctx.countRequests(1)
-        const good = chunk.filter((r) => typeof r.id === 'number')
-        const bad = chunk.filter((r) => typeof r.id !== 'number')
-        emitted += chunk.length
-        yield {
-          read: chunk.length,
-          writes: [
-            { table: 'testsrc.items', key: ['account', 'id'], rows: good.map((r) => ({ account: 'acct', id: r.id, name: r.name, updated: r.updated, extra: { tagCount: r.tags.length } })) },
-            {
-              table: 'testsrc.item_tags',
-              key: ['account', 'item_id', 'tag'],
-              rows: good.flatMap((r) => r.tags.map((tag) => ({ account: 'acct', item_id: r.id, tag }))),
-              replace: { columns: ['account', 'item_id'], keys: good.map((r) => ['acct', r.id]) },
-            },
-          ],
-          rejects: bad.map((r) => ({ reason: `id is not a number: ${JSON.stringify(r.id)}`, raw: r, recordKey: String(r.id) })),
-          state: { watermark: chunk[chunk.length - 1]!.updated },
+      try {
+        for (let i = 0; i < todo.length; i += data.batchSize) {
+          if (data.failAfter !== undefined && emitted >= data.failAfter) throw new Error('source broke mid-stream')
+          const chunk = todo.slice(i, i + data.batchSize)
+          ctx.countRequests(1)
+          const good = chunk.filter((r) => typeof r.id === 'number')
+          const bad = chunk.filter((r) => typeof r.id !== 'number')
+          emitted += chunk.length
+          yield {
+            read: chunk.length,
+            writes: [
+              { table: 'testsrc.items', key: ['account', 'id'], rows: good.map((r) => ({ account: 'acct', id: r.id, name: r.name, updated: r.updated, extra: { tagCount: r.tags.length } })) },
+              {
+                table: 'testsrc.item_tags',
+                key: ['account', 'item_id', 'tag'],
+                rows: good.flatMap((r) => r.tags.map((tag) => ({ account: 'acct', item_id: r.id, tag }))),
+                replace: { columns: ['account', 'item_id'], keys: good.map((r) => ['acct', r.id]) },
+              },
+            ],
+            rejects: bad.map((r) => ({ reason: `id is not a number: ${JSON.stringify(r.id)}`, raw: r, recordKey: String(r.id) })),
+            state: { watermark: chunk[chunk.length - 1]!.updated },
+          }
         }
+      } finally {
+        if (data.closed) data.closed.value = true
       }
     },
   }

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import type { ExportStream } from './columns.js'
 import { LocalTime, parseWallClock } from './local-time.js'
 import { columnKeys, createNormalizer, type NormalizeResult } from './normalize.js'
-import { parseMoney, parseTags } from './values.js'
+import { parseDate, parseId, parseInteger, parseMoney, parseTags } from './values.js'
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/getcourse')
 
@@ -220,6 +220,19 @@ describe('values', () => {
     expect(parseMoney('1,234.50')).toEqual({ amount: '1234.50', currency: null })
     expect(parseMoney('')).toBeNull()
     expect(parseMoney('abc')).toBeUndefined()
+  })
+  it('reads a number, money or date cell whole or not at all (never half of it)', () => {
+    // `abc` is no ISO currency: the whole cell is unreadable, never 7777.
+    expect(parseMoney('7777abc')).toBeUndefined()
+    expect(parseMoney('7777 XYZ')).toBeUndefined()
+    expect(parseMoney('100 usd')).toEqual({ amount: '100', currency: 'USD' })
+    expect(parseMoney('2 500 KZT')).toEqual({ amount: '2500', currency: 'KZT' })
+    expect(parseDate('1990-05-01')).toBe('1990-05-01')
+    expect(parseDate('1990-05-01 00:00:00')).toBe('1990-05-01')
+    expect(parseDate('1990-05-01abc')).toBeUndefined()
+    expect(parseDate('1990-05-01 garbage')).toBeUndefined()
+    expect(parseInteger('12abc')).toBeUndefined()
+    expect(parseId('123x')).toBeUndefined()
   })
   it('parses tags in every shape', () => {
     expect(parseTags([''])).toEqual([])

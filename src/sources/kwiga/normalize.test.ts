@@ -15,7 +15,7 @@ import {
   normalizeTimezone,
 } from './normalize.js'
 import { indexProgram, normalizeCourseUser, programOf } from './program.js'
-import { decimal, enumAt, id, text, time, utcTime } from './values.js'
+import { decimal, enumAt, id, int, text, time, utcTime } from './values.js'
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/kwiga')
 // Payloads are the reference's example answers (shared/seeds, api-doc.kwiga.com/ua), made valid JSON.
@@ -189,5 +189,47 @@ describe('course users and progress stitching (§5)', () => {
     expect(rows.lessons).toBeNull()
     expect(rows.user).toMatchObject({ current_lesson_id: '48', next_lesson_id: '46', subscription_is_active: true, subscription_state_id: 2, product_scores: '0' })
     expect(() => normalizeCourseUser('school', '20', { contact: { id: 1 } }, null)).toThrow(RejectError)
+  })
+})
+
+describe('values are read whole or not at all', () => {
+  it('integers, times and decimals', () => {
+    expect(int('12')).toBe(12)
+    expect(int(' 7 ')).toBe(7)
+    expect(int('1e3')).toBeNull()
+    expect(int('0x10')).toBeNull()
+    expect(int('12abc')).toBeNull()
+    expect(int(1.5)).toBeNull()
+    expect(time('2024-01-02 10:00:00')).toBe('2024-01-02T10:00:00.000Z')
+    expect(time('2024-01-02T10:00:00+02:00')).toBe('2024-01-02T08:00:00.000Z')
+    expect(time('2024-01-02 10:00:00+02:00')).toBe('2024-01-02T08:00:00.000Z')
+    expect(time('2024')).toBeNull()
+    expect(time('March 7, 2024')).toBeNull()
+    expect(time('2024-01-02 10:00:00abc')).toBeNull()
+    expect(time('0000-00-00 00:00:00')).toBeNull()
+    expect(decimal('10.50abc')).toBeNull()
+  })
+
+  it('an order without `products` / `payments` keys replaces nothing; `[]` replaces with nothing', () => {
+    const contact = (order: Record<string, unknown>) => normalizeContact('school', { id: 1, created_at: '2024-01-01 10:00:00', orders: [{ id: 10, ...order }] })
+    const absent = contact({})
+    expect(absent.orderProductParents).toEqual([])
+    expect(absent.paymentParents).toEqual([])
+    const empty = contact({ products: [], payments: [] })
+    expect(empty.orderProductParents).toEqual(['10'])
+    expect(empty.paymentParents).toEqual(['10'])
+    const noTransactions = contact({ payments: [{ id: 5, status: 2 }] })
+    expect(noTransactions.paymentParents).toEqual(['10'])
+    expect(noTransactions.transactionParents).toEqual([])
+    // A payment that cannot be keyed keeps the order's stored payments (it exists upstream).
+    const broken = contact({ payments: [{ id: 5 }, { status: 2 }] })
+    expect(broken.paymentParents).toEqual([])
+    expect(broken.payments.map((p) => p.payment_id)).toEqual(['5'])
+  })
+
+  it('a contact list embedding members without an id cannot tell who left', () => {
+    const detail = normalizeContactListDetail('school', { id: 3, contacts: [{ id: 1 }, { email: 'x@y' }], statistic: { count_contacts: 2 } })
+    expect(detail.membersWhole).toBe(false)
+    expect(normalizeContactListDetail('school', { id: 3, contacts: [{ id: 1 }] }).membersWhole).toBe(true)
   })
 })
