@@ -41,8 +41,9 @@ function slowSource(ms: number, started: string[]): SourceModule {
 describe('scheduler jobs', () => {
   it('loads job files and rejects invalid ones with the field named', () => {
     const jobs = loadJobs(path.resolve('jobs'))
-    expect(jobs.map((j) => j.name).sort()).toEqual(['nightly', 'weekly-users-full'])
-    expect(jobs.find((j) => j.name === 'weekly-users-full')).toMatchObject({ source: 'getcourse', streams: ['users'], mode: 'full' })
+    expect(jobs.map((j) => j.name).sort()).toEqual(['nightly', 'weekly-reconcile'])
+    expect(jobs.find((j) => j.name === 'weekly-reconcile')).toMatchObject({ mode: 'full', cron: '0 6 * * 0' })
+    expect(jobs.find((j) => j.name === 'weekly-reconcile')!.source).toBeUndefined()
     const dir = mkdtempSync(path.join(tmpdir(), 'jobs-'))
     writeFileSync(path.join(dir, 'bad.yaml'), 'name: bad\ncron: "every night"\n')
     expect(() => loadJobs(dir)).toThrow(/`cron`: expected a valid cron expression/)
