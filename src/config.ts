@@ -123,27 +123,43 @@ export type Config = Readonly<z.output<typeof configSchema>> & { readonly path: 
 export type GetcourseAccountConfig = Config['getcourse'][number]
 export type KwigaCabinetConfig = Config['kwiga'][number]
 
-/** Replace `${VAR}` (and `${VAR:-default}`) with environment values; a missing variable is an error. */
-export function interpolateEnv(text: string, env: NodeJS.ProcessEnv): string {
+const ENV_REFERENCE = /\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}/gi
+
+/** `getcourse[0].key`: how config messages name a field. */
+function fieldPath(path: readonly PropertyKey[]): string {
+  return path.length ? path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(root)'
+}
+
+/**
+ * Replace `${VAR}` (and `${VAR:-default}`) with environment values in the string values of an already
+ * parsed config; a missing variable is an error naming it and the field. Substituting after parsing keeps
+ * a value whole: whatever it holds (` #`, a newline, `key: value`) stays one string and adds no structure.
+ * Keys are never substituted; numbers and booleans are left alone, so a substituted value is always a string.
+ */
+export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv): unknown {
   const missing: string[] = []
-  const out = text.replace(/\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}/gi, (_m, v: string, def: string | undefined) => {
-    const value = env[v]
-    if (value !== undefined && value !== '') return value
-    if (def !== undefined) return def
-    missing.push(v)
-    return ''
-  })
+  const walk = (v: unknown, path: PropertyKey[]): unknown => {
+    if (typeof v === 'string') {
+      return v.replace(ENV_REFERENCE, (_m, name: string, def: string | undefined) => {
+        const set = env[name]
+        if (set !== undefined && set !== '') return set
+        if (def !== undefined) return def
+        missing.push(`${name} (${fieldPath(path)})`)
+        return ''
+      })
+    }
+    if (Array.isArray(v)) return v.map((item, i) => walk(item, [...path, i]))
+    // fromEntries defines own properties, so a `__proto__` key stays a key (and is refused by the schema).
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, item]) => [k, walk(item, [...path, k])]))
+    return v
+  }
+  const out = walk(value, [])
   if (missing.length) throw new ConfigError(`Config refers to unset environment variable(s): ${[...new Set(missing)].join(', ')}`)
   return out
 }
 
 function formatIssues(error: z.ZodError): string {
-  return error.issues
-    .map((i) => {
-      const where = i.path.length ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(root)'
-      return `\`${where}\`: ${i.message}`
-    })
-    .join('; ')
+  return error.issues.map((i) => `\`${fieldPath(i.path)}\`: ${i.message}`).join('; ')
 }
 
 /** Validate an already-parsed config object. Pure: used by tests and by `loadConfig`. */
@@ -178,12 +194,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   }
   let raw: unknown
   try {
-    raw = parseYaml(interpolateEnv(readFileSync(file, 'utf8'), env))
+    raw = parseYaml(readFileSync(file, 'utf8'))
   } catch (err) {
-    if (err instanceof ConfigError) throw err
     throw new ConfigError(`Cannot parse config ${file}: ${(err as Error).message}`, { cause: err })
   }
-  return parseConfig(raw, file)
+  return parseConfig(interpolateEnv(raw, env), file)
 }
 
 function deepFreeze<T>(value: T): T {
