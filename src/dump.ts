@@ -7,6 +7,7 @@ import { createGzip } from 'node:zlib'
 import { encodeCsv, type CsvFormat } from './csv.js'
 import { CompiledQuery, sql } from 'kysely'
 import type { Config } from './config.js'
+import pg from 'pg'
 import { to as copyTo } from 'pg-copy-streams'
 import type { Db, Warehouse } from './db/index.js'
 import { EtlError } from './errors.js'
@@ -62,7 +63,7 @@ async function describe(db: Db, table: string): Promise<ColumnInfo[]> {
   return rows
 }
 
-const ident = (s: string) => `"${s.replace(/"/g, '""')}"`
+const ident = (s: string) => pg.escapeIdentifier(s)
 const NUMBER = /^-?\d+(?:[.,]\d+)?(?:e[-+]?\d+)?$/i
 const FORMULA_START = /^[=+\-@\t\r]/
 
@@ -72,11 +73,14 @@ export function neutralizeCell(value: string): string {
 }
 
 /**
- * COPY cannot take bind parameters, so for the COPY path the (text) parameters are inlined as
- * properly quoted literals: standard_conforming_strings makes '' the only escape needed.
+ * COPY cannot take bind parameters, so on the COPY path a value becomes a literal escaped by the
+ * driver: `E'…'` with backslashes doubled whenever there is one, which reads the same whatever
+ * `standard_conforming_strings` says. Doubling `'` alone does not: with it off, `x\'` closes the
+ * literal and the rest of the value is SQL (issue 15). A NUL cannot be in a Postgres text at all.
  */
-function inlineParams(query: string, params: unknown[]): string {
-  return query.replace(/\$(\d+)::text/g, (_m, i: string) => `'${String(params[Number(i) - 1]).replaceAll("'", "''").replaceAll('\u0000', '')}'::text`)
+function literal(value: string): string {
+  if (value.includes('\u0000')) throw new EtlError('DUMP_INVALID', 'A dump filter value cannot contain a NUL character')
+  return `${pg.escapeLiteral(value)}::text`
 }
 
 /**
@@ -197,8 +201,11 @@ export async function dumpTable(warehouse: Warehouse, config: Config, options: D
   }
   const has = (n: string) => all.some((a) => a.name === n)
   const accountCol = has('account') ? 'account' : has('cabinet') ? 'cabinet' : null
-  const params: unknown[] = []
-  const param = (v: unknown) => {
+  const viaCopy = Boolean(warehouse.pool) && options.strategy !== 'cursor'
+  // Every value reaches SQL as a bind parameter (cursor) or a driver-escaped literal (COPY), never pasted.
+  const params: string[] = []
+  const param = (v: string) => {
+    if (viaCopy) return literal(v)
     params.push(v)
     return `$${params.length}::text`
   }
@@ -213,7 +220,6 @@ export async function dumpTable(warehouse: Warehouse, config: Config, options: D
     }
     return tz
   }
-  const viaCopy = Boolean(warehouse.pool) && options.strategy !== 'cursor'
   const selectList = columns.map((c) => `${selectExpression(c, Boolean(options.excel), tzCase, viaCopy)} as ${ident(c.name)}`).join(', ')
   const where: string[] = []
   if (options.account && (accountCol || !options.lenient)) {
@@ -249,7 +255,7 @@ export async function dumpTable(warehouse: Warehouse, config: Config, options: D
       // The pg row protocol would be ~2× slower than COPY, and parsing rows back in JS slower still.
       const client = await warehouse.pool!.connect()
       try {
-        const copySql = `copy (${inlineParams(query, params)}) to stdout with (format csv, delimiter '${options.excel ? ';' : ','}')`
+        const copySql = `copy (${query}) to stdout with (format csv, delimiter '${options.excel ? ';' : ','}')`
         const header = (options.excel ? '\ufeff' : '') + encodeCsv([columns.map((c) => c.name)], options.excel ? { delimiter: ';', eol: '\r\n' } : { delimiter: ',', eol: '\n' })
         await pipeline(client.query(copyTo(copySql)), new CsvRecordFramer(header, Boolean(options.excel), (n) => (rows += n)), ...(sink as [Transform]))
       } finally {

@@ -8,7 +8,9 @@ import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseConfig } from '../../src/config.js'
 import { dumpAll, dumpTable, neutralizeCell } from '../../src/dump.js'
-import { createTestWarehouse, type TestWarehouse } from '../support/database.js'
+import pg from 'pg'
+import { openWarehouse } from '../../src/db/index.js'
+import { createTestWarehouse, quietLog, type TestWarehouse } from '../support/database.js'
 
 let wh: TestWarehouse
 let dir: string
@@ -90,6 +92,34 @@ describe('dump', () => {
     const ok = await dumpTable(wh, config, { table: 'getcourse.dump_sample', out, since: '2026-03-02', account: 'msk', gzip: true })
     const records = parse(gunzipSync(readFileSync(ok.file)).toString('utf8'), { columns: true }) as Record<string, string>[]
     expect(records.map((r) => r.id)).toEqual(['2', '3'])
+  })
+
+  it('--account stays a value whatever the server settings (standard_conforming_strings = off)', async (ctx) => {
+    if (!wh.url) return ctx.skip() // the COPY path (inlined literals) runs on a server only
+    const fresh = await createTestWarehouse()
+    const name = new URL(fresh.url!).pathname.slice(1)
+    await sql`create table getcourse.probe (account text not null, id bigint not null, primary key (account, id))`.execute(fresh.db)
+    await sql`insert into getcourse.probe values ('msk', 1)`.execute(fresh.db)
+    // New sessions of this database read backslash escapes inside '…' literals.
+    await sql.raw(`alter database ${pg.escapeIdentifier(name)} set standard_conforming_strings = off`).execute(fresh.db)
+    const off = await openWarehouse({ database: fresh.url, log: quietLog })
+    try {
+      const { rows } = await sql<{ scs: string }>`select current_setting('standard_conforming_strings') as scs`.execute(off.db)
+      expect(rows[0]!.scs).toBe('off')
+      // Doubling ' alone turns \' into an escaped quote plus a closing one: the rest would be SQL.
+      const crafted = "x\\' union select usename::text from pg_catalog.pg_user) to stdout with (format csv) --"
+      for (const strategy of ['copy', 'cursor'] as const) {
+        const out = path.join(dir, `probe-${strategy}.csv`)
+        const res = await dumpTable(off, config, { table: 'getcourse.probe', out, columns: ['account'], account: crafted, strategy }).catch((e: Error) => e)
+        expect(res, strategy).not.toBeInstanceOf(Error)
+        expect(readFileSync(out, 'utf8'), strategy).toBe('account\n')
+      }
+      const ok = await dumpTable(off, config, { table: 'getcourse.probe', out: path.join(dir, 'probe-ok.csv'), columns: ['account'], account: 'msk' })
+      expect(readFileSync(ok.file, 'utf8')).toBe('account\nmsk\n')
+    } finally {
+      await off.close()
+      await fresh.dispose()
+    }
   })
 
   it('refuses tables outside the allow-list and unknown columns, leaving no file behind', async () => {
