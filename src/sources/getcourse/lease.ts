@@ -1,10 +1,18 @@
 import { sql } from 'kysely'
+import type { GetcourseAccountConfig } from '../../config.js'
 import type { Db } from '../../db/index.js'
+import { ledgerTime, schoolKey } from './ledger.js'
 
 /**
- * The account's single export slot (reference §3.4: "API exports are performed in a single
+ * The school's single export slot (reference §3.4: "API exports are performed in a single
  * stream"), as a lease row in Postgres: every process takes it before starting an export and only
  * the holder may start one. A lease is free when it expired or its run is no longer running.
+ *
+ * Keyed like the budget: GetCourse allows one export per school, whichever entry of our config (or of
+ * another process's config) starts it, so an account entry is keyed by `schoolKey`. A plain string is
+ * used as the key as it is (callers that still pass the entry's `name` get a slot per name).
+ * Its times are on the ledger's clock (the database server's on real time, see `ledgerTime`), so a
+ * host whose clock runs ahead cannot see another host's lease as expired early.
  */
 export interface LeaseHolder {
   /** Unique per stream run. */
@@ -13,10 +21,15 @@ export interface LeaseHolder {
   stream: string
 }
 
-export async function acquireLease(db: Db, account: string, holder: LeaseHolder, now: number, ttlMs: number): Promise<boolean> {
+export type LeaseKey = Pick<GetcourseAccountConfig, 'url'> | string
+
+const keyOf = (account: LeaseKey) => (typeof account === 'string' ? account : schoolKey(account))
+
+export async function acquireLease(db: Db, account: LeaseKey, holder: LeaseHolder, now: number, ttlMs: number): Promise<boolean> {
+  const { at } = await ledgerTime(db, now)
   const { rows } = await sql<{ holder: string }>`
     insert into etl.getcourse_leases as l (account, holder, run_id, stream, export_id, acquired_at, expires_at)
-    values (${account}, ${holder.id}, ${holder.runId}, ${holder.stream}, null, ${new Date(now).toISOString()}::timestamptz, ${new Date(now + ttlMs).toISOString()}::timestamptz)
+    values (${keyOf(account)}, ${holder.id}, ${holder.runId}, ${holder.stream}, null, ${new Date(at).toISOString()}::timestamptz, ${new Date(at + ttlMs).toISOString()}::timestamptz)
     on conflict (account) do update set
       holder = excluded.holder, run_id = excluded.run_id, stream = excluded.stream, export_id = null,
       acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
@@ -28,16 +41,24 @@ export async function acquireLease(db: Db, account: string, holder: LeaseHolder,
 }
 
 /** Extends our lease while we poll; false when it was lost (expired and taken by another run). */
-export async function renewLease(db: Db, account: string, holderId: string, now: number, ttlMs: number, exportId?: string): Promise<boolean> {
+export async function renewLease(db: Db, account: LeaseKey, holderId: string, now: number, ttlMs: number, exportId?: string): Promise<boolean> {
+  const { at } = await ledgerTime(db, now)
   const res = await db
     .updateTable('etl.getcourse_leases')
-    .set({ expires_at: new Date(now + ttlMs), ...(exportId ? { export_id: exportId } : {}) })
-    .where('account', '=', account)
+    .set({ expires_at: new Date(at + ttlMs), ...(exportId ? { export_id: exportId } : {}) })
+    .where('account', '=', keyOf(account))
     .where('holder', '=', holderId)
     .executeTakeFirst()
   return Number(res.numUpdatedRows) > 0
 }
 
-export async function releaseLease(db: Db, account: string, holderId: string): Promise<void> {
-  await db.deleteFrom('etl.getcourse_leases').where('account', '=', account).where('holder', '=', holderId).execute()
+/**
+ * Gives the slot up. With `exportId`, only while the lease still names that export (a holder that
+ * already took the slot again for its next export keeps it). True when a lease was released.
+ */
+export async function releaseLease(db: Db, account: LeaseKey, holderId: string, exportId?: string): Promise<boolean> {
+  let query = db.deleteFrom('etl.getcourse_leases').where('account', '=', keyOf(account)).where('holder', '=', holderId)
+  if (exportId !== undefined) query = query.where('export_id', '=', exportId)
+  const res = await query.executeTakeFirst()
+  return Number(res.numDeletedRows) > 0
 }
