@@ -4,7 +4,7 @@ import path from 'node:path'
 import { Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGzip } from 'node:zlib'
-import { encodeCsv, type CsvFormat } from './csv.js'
+import { CopyCsvFramer, EXCEL, PLAIN, encodeCsv } from './csv.js'
 import { CompiledQuery, sql } from 'kysely'
 import type { Config } from './config.js'
 import pg from 'pg'
@@ -83,65 +83,9 @@ function literal(value: string): string {
   return `${pg.escapeLiteral(value)}::text`
 }
 
-/**
- * Postgres CSV → our file: prepends the header, counts records and, for Excel, turns each record's
- * LF into CRLF. Newlines inside quoted fields are left alone, so quotes are tracked across chunks.
- */
-class CsvRecordFramer extends Transform {
-  private inQuotes = false
-  private started = false
-  constructor(
-    private readonly header: string,
-    private readonly crlf: boolean,
-    private readonly counted: (n: number) => void,
-  ) {
-    super()
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null, out?: Buffer) => void): void {
-    const parts: Buffer[] = []
-    if (!this.started) {
-      this.started = true
-      parts.push(Buffer.from(this.header))
-    }
-    let records = 0
-    let from = 0
-    let pos = 0
-    while (pos < chunk.length) {
-      const quote = chunk.indexOf(0x22, pos)
-      if (this.inQuotes) {
-        if (quote === -1) break
-        this.inQuotes = false
-        pos = quote + 1
-        continue
-      }
-      const nl = chunk.indexOf(0x0a, pos)
-      if (nl === -1 && quote === -1) break
-      if (quote !== -1 && (nl === -1 || quote < nl)) {
-        this.inQuotes = true
-        pos = quote + 1
-        continue
-      }
-      records++
-      if (this.crlf) {
-        parts.push(chunk.subarray(from, nl), CRLF)
-        from = nl + 1
-      }
-      pos = nl + 1
-    }
-    parts.push(chunk.subarray(from))
-    this.counted(records)
-    done(null, parts.length === 1 ? parts[0] : Buffer.concat(parts))
-  }
-  override _flush(done: (err?: Error | null, out?: Buffer) => void): void {
-    done(null, this.started ? undefined : Buffer.from(this.header))
-  }
-}
-
-const CRLF = Buffer.from('\r\n')
-
 /** Batches of records → CSV text, header first (with a BOM for Excel). */
 function csvWriter(columns: string[], excel: boolean, counted: (n: number) => void): Transform {
-  const format: CsvFormat = excel ? { delimiter: ';', eol: '\r\n' } : { delimiter: ',', eol: '\n' }
+  const format = excel ? EXCEL : PLAIN
   const header = (excel ? '\ufeff' : '') + encodeCsv([columns], format)
   let first = true
   return new Transform({
@@ -250,14 +194,14 @@ export async function dumpTable(warehouse: Warehouse, config: Config, options: D
   const sink: NodeJS.WritableStream[] = options.gzip ? [createGzip(), createWriteStream(temp)] : [createWriteStream(temp)]
   try {
     if (viaCopy) {
-      // Server: Postgres writes the CSV itself (COPY … FORMAT csv has our exact quoting: NULL bare,
-      // '' quoted), with formula cells neutralized in SQL; we only add the header and, for Excel, CRLF.
+      // Server: Postgres writes the CSV itself (COPY … FORMAT csv: NULL bare, '' quoted), with formula
+      // cells neutralized in SQL; we add the header, quote fields holding the other separator and, for Excel, CRLF.
       // The pg row protocol would be ~2× slower than COPY, and parsing rows back in JS slower still.
       const client = await warehouse.pool!.connect()
       try {
         const copySql = `copy (${query}) to stdout with (format csv, delimiter '${options.excel ? ';' : ','}')`
-        const header = (options.excel ? '\ufeff' : '') + encodeCsv([columns.map((c) => c.name)], options.excel ? { delimiter: ';', eol: '\r\n' } : { delimiter: ',', eol: '\n' })
-        await pipeline(client.query(copyTo(copySql)), new CsvRecordFramer(header, Boolean(options.excel), (n) => (rows += n)), ...(sink as [Transform]))
+        const header = (options.excel ? '\ufeff' : '') + encodeCsv([columns.map((c) => c.name)], options.excel ? EXCEL : PLAIN)
+        await pipeline(client.query(copyTo(copySql)), new CopyCsvFramer(header, options.excel ? EXCEL : PLAIN, (n) => (rows += n)), ...(sink as [Transform]))
       } finally {
         client.release()
       }

@@ -55,7 +55,7 @@ describe('dump', () => {
     expect(records[0]!.created_at).toBe('2026-03-01T10:00:00.000Z')
     expect(records[0]!.tags).toBe('vip, Москва')
     expect(records[0]!.extra).toBe('{"k": 1}')
-    expect(text).toContain('\nmsk,4,"",,0,,a;b,') // empty string quoted, NULLs bare
+    expect(text).toContain('\nmsk,4,"",,0,,"a;b",') // empty string quoted, NULLs bare, the other separator quoted
   })
 
   it('neutralizes formula cells but leaves numbers alone', async () => {
