@@ -108,7 +108,8 @@ function neutralizeSql(expr: string): string {
   return `(case when ${expr} ~ '^[-=+@\t\r]' and ${expr} !~* '^-?[0-9]+([.,][0-9]+)?(e[-+]?[0-9]+)?$' then '''' || ${expr} else ${expr} end)`
 }
 
-const TEXT_LIKE = /^(text|character|character varying|name|citext)\b|\[\]$/
+// Arrays are not here: their JSON form always starts with "[", never a formula character.
+const TEXT_LIKE = /^(text|character|character varying|name|citext)\b/
 
 function selectExpression(c: ColumnInfo, excel: boolean, tzCase: () => string, inSql: boolean): string {
   const expr = baseExpression(c, excel, tzCase)
@@ -121,7 +122,9 @@ function baseExpression(c: ColumnInfo, excel: boolean, tzCase: () => string): st
     return excel ? `to_char(${col} at time zone ${tzCase()}, 'YYYY-MM-DD HH24:MI:SS')` : `to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
   }
   if (c.type.startsWith('timestamp')) return `to_char(${col}, 'YYYY-MM-DD HH24:MI:SS')`
-  if (c.type.endsWith('[]')) return `array_to_string(${col}, ', ')`
+  // One unambiguous form for arrays: the JSON array (`["скидка, 10%","из «Телеграма»"]`, `[]`); joining
+  // with ", " could not be split back. json/jsonb cells are their JSON text already.
+  if (c.type.endsWith('[]')) return `array_to_json(${col})::text`
   return `${col}::text`
 }
 

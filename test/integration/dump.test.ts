@@ -53,9 +53,9 @@ describe('dump', () => {
     expect(records[1]!.title).toBe('He said "hi"; then left')
     expect(records[1]!.note).toBe('line one\nline two')
     expect(records[0]!.created_at).toBe('2026-03-01T10:00:00.000Z')
-    expect(records[0]!.tags).toBe('vip, Москва')
+    expect(records[0]!.tags).toBe('["vip","Москва"]')
     expect(records[0]!.extra).toBe('{"k": 1}')
-    expect(text).toContain('\nmsk,4,"",,0,,"a;b",') // empty string quoted, NULLs bare, the other separator quoted
+    expect(text).toContain('\nmsk,4,"",,0,,"[""a;b""]",') // empty string quoted, NULLs bare, arrays as JSON
   })
 
   it('neutralizes formula cells but leaves numbers alone', async () => {
@@ -146,6 +146,61 @@ describe('dump', () => {
     expect(names).toContain('getcourse.dump_sample.csv')
     expect(names).toContain('etl.runs.csv')
     expect(results.find((r) => r.table === 'getcourse.dump_sample')!.rows).toBe(5)
+  })
+
+  describe('array and jsonb cells round-trip (one form: JSON)', () => {
+    // Issue 13: tags joined with ", " could not be split back. Every array cell is a JSON array, every
+    // json/jsonb cell its JSON text, NULL an empty field, in every mode.
+    const values: { id: number; tags: (string | null)[] | null; extra: unknown }[] = [
+      { id: 1, tags: ['скидка, 10%', 'из «Телеграма»'], extra: { k: 'a, b; "c"', n: [1, 2.5], ru: 'Привет' } },
+      { id: 2, tags: [], extra: {} },
+      { id: 3, tags: null, extra: null },
+      { id: 4, tags: ['say "hi"', 'semi;colon', 'line\nbreak', 'back\\slash', '=1+1', '', ' '], extra: '"=just a string"' },
+      { id: 5, tags: [null, 'x'], extra: [1, 'x', null, true] },
+    ]
+    beforeAll(async () => {
+      await sql`create table getcourse.roundtrip (account text not null, id bigint not null, tags text[], extra jsonb, primary key (account, id))`.execute(wh.db)
+      for (const v of values) {
+        const extra = v.extra === null ? null : typeof v.extra === 'string' ? v.extra : JSON.stringify(v.extra)
+        await sql`insert into getcourse.roundtrip values ('msk', ${v.id}, ${v.tags}::text[], ${extra}::jsonb)`.execute(wh.db)
+      }
+    })
+    const expected = values.map((v) => ({ id: String(v.id), tags: v.tags, extra: v.extra === '"=just a string"' ? '=just a string' : v.extra }))
+    const decode = (records: Record<string, string>[]) =>
+      records.map((r) => ({ id: r.id, tags: r.tags === '' ? null : (JSON.parse(r.tags!) as unknown), extra: r.extra === '' ? null : (JSON.parse(r.extra!) as unknown) }))
+    const read = (file: string, excel: boolean) => {
+      const raw = readFileSync(file)
+      const text = (file.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8').replace(/^\ufeff/, '')
+      return decode(parse(text, { columns: true, delimiter: excel ? ';' : ',' }) as Record<string, string>[])
+    }
+
+    it('writes the issue example as the cell ["скидка, 10%","из «Телеграма»"]', async () => {
+      const out = path.join(dir, 'rt-example.csv')
+      await dumpTable(wh, config, { table: 'getcourse.roundtrip', out, columns: ['id', 'tags'] })
+      const records = parse(readFileSync(out, 'utf8'), { columns: true }) as Record<string, string>[]
+      expect(records.map((r) => r.tags)).toEqual(['["скидка, 10%","из «Телеграма»"]', '[]', '', '["say \\"hi\\"","semi;colon","line\\nbreak","back\\\\slash","=1+1",""," "]', '[null,"x"]'])
+    })
+
+    for (const excel of [false, true]) {
+      for (const gzip of [false, true]) {
+        for (const strategy of ['copy', 'cursor'] as const) {
+          it(`reads back into the same values (${excel ? 'excel' : 'plain'}${gzip ? ', gzip' : ''}, ${strategy})`, async () => {
+            const out = path.join(dir, `rt-${excel}-${gzip}-${strategy}.csv`)
+            const res = await dumpTable(wh, config, { table: 'getcourse.roundtrip', out, columns: ['id', 'tags', 'extra'], excel, gzip, strategy })
+            expect(read(res.file, excel)).toEqual(expected)
+          })
+        }
+      }
+    }
+
+    const calc = spawnSync('soffice', ['--version']).status === 0
+    it.runIf(calc || process.env.CI)('--excel reads back into the same values through LibreOffice Calc', async () => {
+      const out = path.join(dir, 'rt-calc.csv')
+      await dumpTable(wh, config, { table: 'getcourse.roundtrip', out, columns: ['id', 'tags', 'extra'], excel: true })
+      const conv = path.join(dir, 'rt-calc-out')
+      execFileSync('soffice', ['--headless', `-env:UserInstallation=file://${path.join(dir, 'lo-profile')}`, '--infilter=CSV:59,34,76,1', '--convert-to', 'csv:Text - txt - csv (StarCalc):44,34,76,1', '--outdir', conv, out], { stdio: 'pipe', timeout: 120_000 })
+      expect(read(path.join(conv, 'rt-calc.csv'), false)).toEqual(expected)
+    })
   })
 
   const soffice = spawnSync('soffice', ['--version']).status === 0
