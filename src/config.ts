@@ -53,9 +53,11 @@ const getcourseAccount = z
         firstCheckSeconds: z.number().min(0).default(30),
         maxIntervalSeconds: z.number().min(1).default(600),
         timeoutSeconds: z.number().min(1).default(21600),
+        /** A pending export older than this is given up (marked failed) and its window exported again. */
+        maxPendingSeconds: z.number().min(1).default(86400),
       })
       .strict()
-      .default({ firstCheckSeconds: 30, maxIntervalSeconds: 600, timeoutSeconds: 21600 }),
+      .default({ firstCheckSeconds: 30, maxIntervalSeconds: 600, timeoutSeconds: 21600, maxPendingSeconds: 86400 }),
   })
   .strict()
   .transform((a) => ({ ...a, url: a.baseUrl ?? `https://${a.account}.${a.domain}` }))

@@ -30,7 +30,7 @@ export interface HarnessOptions {
   accounts?: Partial<SimAccountOptions>[]
   sim?: Omit<GetcourseSimOptions, 'accounts' | 'clock'>
   budget?: { requests: number; windowSeconds: number; reserve: number }
-  poll?: { firstCheckSeconds: number; maxIntervalSeconds: number; timeoutSeconds: number }
+  poll?: { firstCheckSeconds: number; maxIntervalSeconds: number; timeoutSeconds: number; maxPendingSeconds?: number }
   clock?: Clock
   batchSize?: number
   source?: GetcourseSourceOptions

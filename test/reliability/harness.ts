@@ -19,6 +19,7 @@ import pg from 'pg'
 import { openWarehouse, type Warehouse } from '../../src/db/index.js'
 import { startGetcourseSimulator, type GetcourseSim, type GetcourseSimOptions } from '../../src/simulators/getcourse/server.js'
 import { startKwigaSimulator, type KwigaSim } from '../../src/simulators/kwiga/server.js'
+import { schoolKey } from '../../src/sources/getcourse/ledger.js'
 import { createTestWarehouse, hasServer, quietLog, type TestWarehouse } from '../support/database.js'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
@@ -370,7 +371,10 @@ export async function count(db: Warehouse, table: string): Promise<number> {
   return rows[0]!.n
 }
 
-/** Most ledger rows of the account inside any window of `windowSeconds` (each row opens a window). */
+/**
+ * Most ledger rows of the school inside any window of `windowSeconds` (each row opens a window). The
+ * ledger is keyed by the school (the host of its URL), not by our config name: pass `schoolOf(…)`.
+ */
 export async function ledgerMaxInWindow(db: Warehouse, account: string, windowSeconds: number): Promise<number> {
   const { rows } = await sql<{ n: number | null }>`
     select max(n)::int as n from (
@@ -378,6 +382,9 @@ export async function ledgerMaxInWindow(db: Warehouse, account: string, windowSe
       from etl.getcourse_requests where account = ${account}) w`.execute(db.db)
   return rows[0]!.n ?? 0
 }
+
+/** The ledger key of the simulated school `account` (see `schoolKey`). */
+export const schoolOf = (sim: GetcourseSim, account: string) => schoolKey({ url: sim.urlFor(account) })
 
 export async function ledgerCount(db: Warehouse, account: string): Promise<number> {
   const { rows } = await sql<{ n: number }>`select count(*)::int as n from etl.getcourse_requests where account = ${account}`.execute(db.db)

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { GetcourseAccountConfig } from '../../config.js'
+import { httpTimeouts } from '../../http.js'
 import type { Batch, RejectInput, Stream, StreamContext } from '../types.js'
 import { GetcourseClient } from './client.js'
 import { LocalTime } from './local-time.js'
@@ -20,7 +21,7 @@ export function dictionaryStream(account: GetcourseAccountConfig, kind: Kind, bu
     account: account.name,
     name: kind,
     async *run(ctx: StreamContext): AsyncIterable<Batch> {
-      const client = new GetcourseClient(account, { db: ctx.db, clock: ctx.clock, log: ctx.log, signal: ctx.signal, countRequest: () => ctx.countRequests(1), budgetWaitMs })
+      const client = new GetcourseClient(account, { db: ctx.db, clock: ctx.clock, log: ctx.log, signal: ctx.signal, countRequest: () => ctx.countRequests(1), budgetWaitMs, http: httpTimeouts(ctx.config.http) })
       ctx.progress({ phase: `reading ${kind}` })
       const items = kind === 'fields' ? await client.fields() : await client.groups()
       const context = { account: account.name, timeZone: account.timezone }

@@ -3,8 +3,10 @@ import path from 'node:path'
 import { Readable } from 'node:stream'
 import { sql } from 'kysely'
 import type { GetcourseAccountConfig } from '../../config.js'
+import type { Db } from '../../db/index.js'
 import { requireUpstream } from '../../db/runs.js'
 import { DeferredError, EtlError } from '../../errors.js'
+import { httpTimeouts } from '../../http.js'
 import type { Batch, Stream, StreamContext } from '../types.js'
 import { GetcourseClient } from './client.js'
 import type { ExportStream } from './columns.js'
@@ -117,6 +119,7 @@ class ExportSession {
       signal: ctx.signal,
       countRequest: () => ctx.countRequests(1),
       budgetWaitMs: options.budgetWaitMs,
+      http: httpTimeouts(ctx.config.http),
     })
     this.time = new LocalTime(account.timezone)
     this.holder = { id: randomUUID(), runId: ctx.runId, stream }
@@ -345,7 +348,7 @@ class ExportSession {
    */
   private async *collect(record: ExportRecord, learned: boolean, state: ExportState): AsyncGenerator<Batch, ExportState> {
     const response = await this.pollUntilReady(record, learned, false)
-    if ('error' in response) return yield* this.failed(record, response.error, state)
+    if ('error' in response) return yield* this.failed(record, response.error, state, response.retry)
     // An export found ready by an earlier run keeps that run's ready_at; only a check of ours is a measurement.
     const measured = record.status === 'pending'
     const next = advance(state, record.window)
@@ -381,7 +384,15 @@ class ExportSession {
       const { account } = this
       if (measured) this.measure(record, response, event.total)
       const listings = { ...batch.listings, complete: completes }
-      yield { ...batch, listings, state: completes.length && !record.window.groupId ? { ...next, listing: undefined } : next, onCommit: (trx) => markLoaded(trx, account.name, record.exportId, event.total, loadedAt) }
+      const holder = this.holder.id
+      const onCommit = async (trx: Db) => {
+        await markLoaded(trx, account.name, record.exportId, event.total, loadedAt)
+        // The slot was held from the start until the window is loaded, so that no other run starts
+        // this window again meanwhile; it goes with the load. (Already taken again for the next
+        // window, the lease names no export yet and is kept.)
+        if (await releaseLease(trx, account, holder, record.exportId)) this.holdsLease = false
+      }
+      yield { ...batch, listings, state: completes.length && !record.window.groupId ? { ...next, listing: undefined } : next, onCommit }
       this.ctx.log.info({ exportId: record.exportId, rows: event.total }, 'export loaded')
     }
     return next
@@ -391,10 +402,12 @@ class ExportSession {
    * Checks the export until it is ready (returns its unread body) or failed (returns the error).
    * `discard`: only wait for readiness (an export of another stream blocking the slot).
    */
-  private async pollUntilReady(record: ExportRecord, learned: boolean, discard: boolean): Promise<Ready | { error: ApiError }> {
+  private async pollUntilReady(record: ExportRecord, learned: boolean, discard: boolean): Promise<Ready | { error: ApiError; retry?: boolean }> {
     const { clock, db, log } = this.ctx
     const poll = this.account.poll
-    const deadline = clock.now() + poll.timeoutSeconds * 1000
+    // Another stream's export is waited for no longer than the busy wait (then this stream defers).
+    const deadline = clock.now() + (discard ? Math.min(this.options.busyWaitMs, poll.timeoutSeconds * 1000) : poll.timeoutSeconds * 1000)
+    const giveUpAt = record.startedAt + poll.maxPendingSeconds * 1000
     let misses = 0
     let lastPendingAt = record.lastPendingAt
     let nextAt = record.status === 'ready' ? clock.now() : record.lastPendingAt !== null
@@ -402,7 +415,18 @@ class ExportSession {
       : record.startedAt + (record.firstWaitMs ?? poll.firstCheckSeconds * 1000)
     for (;;) {
       const now = clock.now()
+      if (record.status === 'pending' && now >= giveUpAt) {
+        // Stuck: it would block the account's slot forever. Given up; its window is exported again.
+        const reason = `not ready ${Math.round((now - record.startedAt) / 1000)} s after it was started (poll.maxPendingSeconds ${poll.maxPendingSeconds}); given up, its window is exported again`
+        await markFailed(db, this.account.name, record.exportId, reason)
+        if (this.holdsLease && !discard) await this.release()
+        log.warn({ exportId: record.exportId, stream: record.stream }, `export ${record.exportId} ${reason}`)
+        return { error: { code: null, message: reason }, retry: true }
+      }
+      // A stuck export is given up at its age limit, not waited for past it.
+      if (record.status === 'pending' && nextAt > giveUpAt) nextAt = giveUpAt
       if (nextAt > deadline) {
+        if (discard) throw this.busy(`export ${record.exportId} of ${record.stream} is still forming`, nextAt)
         throw new DeferredError('EXPORT_TIMEOUT', `export ${record.exportId} (${record.stream}) was not ready after ${poll.timeoutSeconds} s; it stays pending and is collected next run`, new Date(nextAt))
       }
       this.ctx.progress({ phase: `export ${record.exportId} forming` })
@@ -422,13 +446,12 @@ class ExportSession {
         const kind = errorKind(result.error)
         if (kind !== 'no_file' && kind !== 'not_found') this.client.fail(result.error, `checking export ${record.exportId}`)
         await markFailed(db, this.account.name, record.exportId, describeError(result.error))
-        if (this.holdsLease) await this.release()
+        if (this.holdsLease && !discard) await this.release()
         log.warn({ exportId: record.exportId, error: describeError(result.error) }, 'export failed')
         return { error: result.error }
       }
       await markReady(db, this.account.name, record.exportId, checkedAt)
-      // Ready means formed: the account's slot is free for the next export (reference §3.4).
-      if (this.holdsLease) await this.release()
+      // Ready means formed at GetCourse; our lease is still held until the window is loaded (or failed).
       if (discard) {
         await result.response.body?.cancel()
         return { error: { code: null, message: 'discarded' } }
@@ -454,7 +477,10 @@ class ExportSession {
    * split the window and try the halves; a one-day window is skipped with a reject saying so.
    * An export GetCourse no longer knows («Объект не найден») is simply started again.
    */
-  private async *failed(record: ExportRecord, error: ApiError, state: ExportState): AsyncGenerator<Batch, ExportState> {
+  private async *failed(record: ExportRecord, error: ApiError, state: ExportState, retry = false): AsyncGenerator<Batch, ExportState> {
+    if (this.holdsLease) await this.release()
+    // Given up as stuck (already marked with its reason): the window stays queued for a new export.
+    if (retry) return state
     await markFailed(this.ctx.db, this.account.name, record.exportId, describeError(error))
     if (errorKind(error) === 'not_found') return state
     const queue = (state.queue ?? []).filter((w) => !covers(record.window, w))
@@ -485,12 +511,12 @@ class ExportSession {
   }
 
   private async acquire(): Promise<boolean> {
-    this.holdsLease = await acquireLease(this.ctx.db, this.account.name, this.holder, this.ctx.clock.now(), this.leaseTtl())
+    this.holdsLease = await acquireLease(this.ctx.db, this.account, this.holder, this.ctx.clock.now(), this.leaseTtl())
     return this.holdsLease
   }
 
   private async renew(exportId?: string): Promise<void> {
-    const kept = await renewLease(this.ctx.db, this.account.name, this.holder.id, this.ctx.clock.now(), this.leaseTtl(), exportId)
+    const kept = await renewLease(this.ctx.db, this.account, this.holder.id, this.ctx.clock.now(), this.leaseTtl(), exportId)
     if (!kept && this.holdsLease) {
       this.holdsLease = false
       throw new EtlError('EXPORT_FAILED', 'lost the export lease of this account (expired while waiting); the export stays pending for the next run')
@@ -499,7 +525,7 @@ class ExportSession {
 
   private async release(): Promise<void> {
     this.holdsLease = false
-    await releaseLease(this.ctx.db, this.account.name, this.holder.id)
+    await releaseLease(this.ctx.db, this.account, this.holder.id)
   }
 }
 

@@ -14,7 +14,11 @@ export async function getcourseStatus(db: Db, config: Config, now: number): Prom
       budget: `${budget.used}/${budget.limit} in ${account.budget.windowSeconds / 60} min`,
       budgetFreesAt: budget.freesAt?.toISOString() ?? null,
       blockedUntil: budget.blockedUntil?.toISOString() ?? null,
-      pendingExports: pending.map((e) => `${e.exportId} (${e.stream}, ${e.status})`),
+      pendingExports: pending.map((e) => `${e.exportId} (${e.stream}, ${e.status}, ${Math.round((now - e.startedAt) / 1000)} s)`),
+      // Pending longer than one run waits (poll.timeoutSeconds): given up at poll.maxPendingSeconds.
+      stuckExports: pending
+        .filter((e) => e.status === 'pending' && now - e.startedAt > account.poll.timeoutSeconds * 1000)
+        .map((e) => `${e.exportId} (${e.stream}, pending ${Math.round((now - e.startedAt) / 1000)} s, given up after ${account.poll.maxPendingSeconds} s)`),
       requestsPerExport: avg === null ? null : Number(avg.toFixed(2)),
     }
   }

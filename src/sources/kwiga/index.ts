@@ -1,5 +1,6 @@
 import type { KwigaCabinetConfig } from '../../config.js'
 import { EtlError } from '../../errors.js'
+import { httpTimeouts } from '../../http.js'
 import type { Batch, SourceModule, Stream, StreamContext } from '../types.js'
 import { KwigaClient } from './client.js'
 import { contactProductsStream } from './contact-products.js'
@@ -61,6 +62,7 @@ function kwigaStream(cabinet: KwigaCabinetConfig, name: KwigaStreamName, options
         signal: ctx.signal,
         onRequest: () => ctx.countRequests(1),
         maxRateLimitWaitMs: options.maxRateLimitWaitMs,
+        http: httpTimeouts(ctx.config.http),
       })
       const full = (watermark: unknown, lastFullAt: string | null) =>
         Boolean(ctx.options.full) || watermark == null || lastFullAt === null || ctx.clock.now() - Date.parse(lastFullAt) >= options.fullRefreshMs
