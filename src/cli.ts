@@ -43,15 +43,18 @@ export async function openApp(global: GlobalOptions, migrate = true): Promise<{ 
   return { config, log, warehouse }
 }
 
-/** SIGINT/SIGTERM: first signal aborts gracefully (batches commit, pending exports stay pending); second forces exit. */
-export function shutdownSignal(log: Logger): AbortSignal {
+/**
+ * SIGINT/SIGTERM: first signal aborts gracefully (sync: batches commit, pending exports stay pending;
+ * dump: the unfinished file is removed); second forces exit. `doing` says which in the log.
+ */
+export function shutdownSignal(log: Logger, doing = 'finishing the current batch'): AbortSignal {
   const controller = new AbortController()
   const onSignal = (sig: NodeJS.Signals) => {
     if (controller.signal.aborted) {
       log.warn({ signal: sig }, 'second signal: exiting now')
       process.exit(130)
     }
-    log.warn({ signal: sig }, 'shutdown requested: finishing the current batch')
+    log.warn({ signal: sig }, `shutdown requested: ${doing}`)
     controller.abort(new EtlError('ABORTED', `received ${sig}`))
   }
   process.on('SIGINT', onSignal)
@@ -174,13 +177,15 @@ export function buildProgram(): Command {
     .option('--gzip', 'gzip the file (adds .gz)')
     .option('--list', 'print the dumpable tables and views')
     .action(async (o: { table?: string; all?: boolean; out?: string; outDir?: string; columns?: string[]; since?: string; account?: string; excel?: boolean; gzip?: boolean; list?: boolean }, cmd: Command) => {
-      const { config, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>())
+      const { config, log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>())
       try {
         if (o.list) {
           process.stdout.write(`${(await dumpableTables(warehouse.db)).join('\n')}\n`)
           return
         }
-        const common = { since: o.since, account: o.account, excel: o.excel, gzip: o.gzip }
+        // Ctrl-C / SIGTERM stop the dump and remove its temporary file (the default action would leave it).
+        const signal = shutdownSignal(log, 'removing the unfinished file')
+        const common = { since: o.since, account: o.account, excel: o.excel, gzip: o.gzip, signal }
         let results: DumpResult[]
         if (o.all) {
           if (!o.outDir || o.table) throw new EtlError('USAGE', 'use --all with --out-dir DIR (and without --table)')

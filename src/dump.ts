@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs'
+import { createWriteStream, rmSync } from 'node:fs'
 import { mkdir, rename, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { Readable, Transform } from 'node:stream'
@@ -32,6 +32,8 @@ export interface DumpOptions {
   strategy?: 'copy' | 'cursor'
   /** Skip `account` / `since` filters on tables that lack the column instead of failing (`--all`). */
   lenient?: boolean
+  /** Stops the dump (Ctrl-C, SIGTERM): the temporary file is removed and the dump fails with ABORTED. */
+  signal?: AbortSignal
 }
 
 export interface DumpResult {
@@ -129,6 +131,30 @@ function baseExpression(c: ColumnInfo, excel: boolean, tzCase: () => string): st
 }
 
 /**
+ * Temporary files of dumps in progress. An aborted or failed dump removes its own; this is the last
+ * resort for an exit that does not unwind (a second Ctrl-C calls process.exit), so no `*.tmp-PID`
+ * is ever left behind by a process that exits.
+ */
+const liveTemps = new Set<string>()
+let exitHook = false
+function trackTemp(temp: string): void {
+  if (!exitHook) {
+    exitHook = true
+    process.on('exit', () => {
+      for (const t of liveTemps) rmSync(t, { force: true })
+    })
+  }
+  liveTemps.add(temp)
+}
+
+/** The dump's own stop reason when it was aborted, else the error as DUMP_INVALID. */
+function dumpError(err: unknown, table: string, signal?: AbortSignal): EtlError {
+  if (signal?.aborted) return signal.reason instanceof EtlError ? signal.reason : new EtlError('ABORTED', `Dump of ${table} stopped`, { cause: err })
+  if (err instanceof EtlError) return err
+  return new EtlError('DUMP_INVALID', `Cannot dump ${table}: ${(err as Error).message}`, { cause: err })
+}
+
+/**
  * Stream one table or view to a CSV file: a server-side cursor feeds csv-stringify through a
  * pipeline with backpressure, so memory stays flat for any table size. The file appears complete
  * (renamed from a temp name) or not at all.
@@ -186,6 +212,8 @@ export async function dumpTable(warehouse: Warehouse, config: Config, options: D
   const file = options.gzip && !options.out.endsWith('.gz') ? `${options.out}.gz` : options.out
   await mkdir(path.dirname(path.resolve(file)), { recursive: true })
   const temp = `${file}.tmp-${process.pid}`
+  const { signal } = options
+  signal?.throwIfAborted()
   const fetchSize = options.fetchSize ?? 5000
   let rows = 0
 
@@ -194,6 +222,7 @@ export async function dumpTable(warehouse: Warehouse, config: Config, options: D
     Boolean(options.excel),
     (n) => (rows += n),
   )
+  trackTemp(temp)
   const sink: NodeJS.WritableStream[] = options.gzip ? [createGzip(), createWriteStream(temp)] : [createWriteStream(temp)]
   try {
     if (viaCopy) {
@@ -201,12 +230,17 @@ export async function dumpTable(warehouse: Warehouse, config: Config, options: D
       // cells neutralized in SQL; we add the header, quote fields holding the other separator and, for Excel, CRLF.
       // The pg row protocol would be ~2× slower than COPY, and parsing rows back in JS slower still.
       const client = await warehouse.pool!.connect()
+      let failed: Error | undefined
       try {
         const copySql = `copy (${query}) to stdout with (format csv, delimiter '${options.excel ? ';' : ','}')`
         const header = (options.excel ? '\ufeff' : '') + encodeCsv([columns.map((c) => c.name)], options.excel ? EXCEL : PLAIN)
-        await pipeline(client.query(copyTo(copySql)), new CopyCsvFramer(header, options.excel ? EXCEL : PLAIN, (n) => (rows += n)), ...(sink as [Transform]))
+        await pipeline(client.query(copyTo(copySql)), new CopyCsvFramer(header, options.excel ? EXCEL : PLAIN, (n) => (rows += n)), ...(sink as [Transform]), { signal })
+      } catch (err) {
+        failed = err as Error
+        throw err
       } finally {
-        client.release()
+        // A COPY cut off mid-stream leaves the session mid-protocol: discard it instead of pooling it.
+        client.release(failed)
       }
     } else {
       // Embedded: a cursor in a transaction, fetched in batches.
@@ -219,15 +253,16 @@ export async function dumpTable(warehouse: Warehouse, config: Config, options: D
             yield batch.map((r) => columns.map((c) => (r[c.name] == null ? null : neutralizeCell(r[c.name]!))))
           }
         }
-        await pipeline(Readable.from(source()), csv, ...(sink as [Transform]))
+        await pipeline(Readable.from(source()), csv, ...(sink as [Transform]), { signal })
       })
     }
+    await rename(temp, file)
   } catch (err) {
     await rm(temp, { force: true })
-    if (err instanceof EtlError) throw err
-    throw new EtlError('DUMP_INVALID', `Cannot dump ${options.table}: ${(err as Error).message}`, { cause: err })
+    throw dumpError(err, options.table, signal)
+  } finally {
+    liveTemps.delete(temp)
   }
-  await rename(temp, file)
   return { table: options.table, file, rows }
 }
 

@@ -1,7 +1,8 @@
-import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { sql } from 'kysely'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { openWarehouse } from '../../src/db/index.js'
 import { migrateToLatest } from '../../src/db/migrate.js'
@@ -23,7 +24,7 @@ interface Finished {
 }
 
 /** Runs the CLI as a child process and notes when it last wrote something and when it exited. */
-function run(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<Finished> {
+function run(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, started?: (child: ChildProcess) => void): Promise<Finished> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, LOG_LEVEL: 'warn', DATABASE_URL: '', ETL_CONFIG: '', ...env } })
     let stdout = ''
@@ -40,6 +41,7 @@ function run(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<
     // Long past the pool's idle timeout, so a leak shows as a slow exit rather than a hung test.
     const kill = setTimeout(() => child.kill('SIGKILL'), 60_000)
     child.on('error', reject)
+    started?.(child)
     child.on('exit', (code) => {
       clearTimeout(kill)
       const lingerMs = Date.now() - last
@@ -133,5 +135,43 @@ describe('Warehouse.close', () => {
     await Promise.all([opened.close(), opened.close()])
     await opened.close()
     expect(opened.pool!.ended).toBe(true)
+  })
+})
+
+describe('an interrupted dump leaves no temporary file (issue 15 item 12)', { timeout: 120_000 }, () => {
+  /** Starts a dump of a table big enough to take seconds and sends `signals` once its temp file is growing. */
+  async function interrupt(signals: NodeJS.Signals[]): Promise<{ r: Finished; files: string[] }> {
+    await migrateToLatest(wh, quietLog)
+    await sql`create table getcourse.big as select 'acme'::text as account, g::bigint as id, repeat(md5(g::text), 4) as note
+      from generate_series(1, 1500000) g`.execute(wh.db)
+    const outDir = path.join(dir, 'out')
+    mkdirSync(outDir)
+    const out = path.join(outDir, 'big.csv')
+    const r = await run(['--config', cfg, 'dump', '--table', 'getcourse.big', '--out', out], dir, env, (child) => {
+      const poll = setInterval(() => {
+        const temp = readdirSync(outDir).find((f) => f.startsWith('big.csv.tmp-'))
+        if (!temp || statSync(path.join(outDir, temp)).size < 1_000_000) return
+        clearInterval(poll)
+        signals.forEach((sig, i) => setTimeout(() => child.kill(sig), i * 20))
+      }, 10)
+      child.on('exit', () => clearInterval(poll))
+    })
+    return { r, files: readdirSync(outDir) }
+  }
+
+  it('SIGTERM mid-way: the temp file is removed and the exit code is not 0', async () => {
+    const { r, files } = await interrupt(['SIGTERM'])
+    expect(r.code, r.stderr).not.toBe(0)
+    expect(r.code).not.toBeNull() // ended by itself, not killed by the signal's default action
+    expect(files).toEqual([])
+    expect(r.stderr).toMatch(/ABORTED: received SIGTERM/)
+  })
+
+  it('a second Ctrl-C (forced exit) still removes it', async () => {
+    const { r, files } = await interrupt(['SIGINT', 'SIGINT'])
+    expect(r.code).not.toBe(0)
+    expect(r.code).not.toBeNull()
+    expect(files).toEqual([])
+    expect(existsSync(path.join(dir, 'out', 'big.csv'))).toBe(false)
   })
 })
