@@ -1,7 +1,7 @@
 import { RejectError } from '../../errors.js'
 /**
  * Lenient coercions for KWIGA payloads. The documented types and the real answers disagree
- * (reference §4.3): ids and money arrive as numbers or strings, enums as objects or scalars,
+ * (reference §4.16–26): ids and money arrive as numbers or strings, enums as objects or scalars,
  * `""` stands for null. Every helper returns null for what it cannot read instead of throwing.
  */
 
