@@ -1,7 +1,9 @@
-import type { ColumnType, Generated } from 'kysely'
+import type { ColumnType, Generated as KyselyGenerated } from 'kysely'
 import type { GetcourseTables } from '../sources/getcourse/tables.js'
 import type { KwigaTables } from '../sources/kwiga/tables.js'
 
+/** kysely's Generated<ColumnType<S, I, U>> selects as the ColumnType object itself; this one unwraps it. */
+type Generated<T> = [T] extends [ColumnType<infer S, infer I, infer U>] ? ColumnType<S, I | undefined, U> : KyselyGenerated<T>
 type Timestamp = ColumnType<Date, Date | string, Date | string>
 type Json = ColumnType<unknown, string, string>
 /** bigint columns arrive from `pg` as strings; we insert numbers or strings. */
@@ -63,11 +65,32 @@ export interface SchemaMigrationsTable {
   applied_at: Generated<Timestamp>
 }
 
+/** A complete read of a scope in progress (src/db/listings.ts, migrations/0005_fidelity.sql). */
+export interface ListingsTable {
+  id: string
+  tbl: string
+  source: string
+  account: string
+  stream: string
+  key_columns: string[]
+  started_at: Generated<Timestamp>
+  unkeyed: Generated<number>
+}
+
+/** Keys a listing has read so far. */
+export interface ListingKeysTable {
+  listing: string
+  tbl: string
+  key: string
+}
+
 export interface EtlTables {
   'etl.runs': RunsTable
   'etl.stream_state': StreamStateTable
   'etl.rejects': RejectsTable
   'etl.schema_migrations': SchemaMigrationsTable
+  'etl.listings': ListingsTable
+  'etl.listing_keys': ListingKeysTable
 }
 
 export interface Database extends EtlTables, GetcourseTables, KwigaTables {}

@@ -1,6 +1,8 @@
 /** Kysely types of the `getcourse.*` tables and the `etl.getcourse_*` bookkeeping (migrations/0002_getcourse.sql). */
-import type { ColumnType, Generated } from 'kysely'
+import type { ColumnType, Generated as KyselyGenerated } from 'kysely'
 
+/** kysely's Generated<ColumnType<S, I, U>> selects as the ColumnType object itself; this one unwraps it. */
+type Generated<T> = [T] extends [ColumnType<infer S, infer I, infer U>] ? ColumnType<S, I | undefined, U> : KyselyGenerated<T>
 type Timestamp = ColumnType<Date, Date | string, Date | string>
 type Json = ColumnType<unknown, string, string>
 /** bigint arrives from `pg` as a string. */
@@ -12,6 +14,8 @@ interface Synced {
   account: string
   extra: Generated<Json>
   synced_at: Generated<Timestamp>
+  /** Set when a complete listing no longer has the row (migrations/0005_fidelity.sql). */
+  deleted_at: Timestamp | null
 }
 
 export interface GetcourseUsersTable extends Synced {

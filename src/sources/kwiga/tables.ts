@@ -1,7 +1,9 @@
-import type { ColumnType, Generated } from 'kysely'
+import type { ColumnType, Generated as KyselyGenerated } from 'kysely'
 
 /** Kysely types of the `kwiga.*` tables (migrations/0003_kwiga.sql). */
 
+/** kysely's Generated<ColumnType<S, I, U>> selects as the ColumnType object itself; this one unwraps it. */
+type Generated<T> = [T] extends [ColumnType<infer S, infer I, infer U>] ? ColumnType<S, I | undefined, U> : KyselyGenerated<T>
 type Timestamp = ColumnType<Date, Date | string, Date | string>
 /** jsonb: rows reach Postgres through `upsertRows`, which serializes objects itself. */
 type Json = ColumnType<unknown, unknown, unknown>
@@ -19,6 +21,7 @@ export interface KwigaTimezonesTable {
   value: string | null
   raw: Json
   synced_at: Generated<Timestamp>
+  deleted_at: Timestamp | null
 }
 
 export interface KwigaProductsTable {
@@ -30,6 +33,7 @@ export interface KwigaProductsTable {
   link: string | null
   raw: Json
   synced_at: Generated<Timestamp>
+  deleted_at: Timestamp | null
 }
 
 export interface KwigaOffersTable {
@@ -58,6 +62,7 @@ export interface KwigaOffersTable {
   discount_end_at: Timestamp | null
   raw: Json
   synced_at: Generated<Timestamp>
+  deleted_at: Timestamp | null
 }
 
 export interface KwigaOfferProductsTable {
@@ -82,6 +87,7 @@ export interface KwigaCoursesTable {
   preview_url: string | null
   raw: Json
   synced_at: Generated<Timestamp>
+  deleted_at: Timestamp | null
 }
 
 export interface KwigaCourseOffersTable {
@@ -119,6 +125,7 @@ export interface KwigaCouponsTable {
   source_deleted_at: Timestamp | null
   raw: Json
   synced_at: Generated<Timestamp>
+  deleted_at: Timestamp | null
 }
 
 export interface KwigaContactListsTable {
@@ -134,6 +141,7 @@ export interface KwigaContactListsTable {
   updated_at: Timestamp | null
   raw: Json
   synced_at: Generated<Timestamp>
+  deleted_at: Timestamp | null
 }
 
 export interface KwigaContactListMembersTable {
@@ -142,6 +150,7 @@ export interface KwigaContactListMembersTable {
   contact_id: Int8
   email: string | null
   synced_at: Generated<Timestamp>
+  deleted_at: Timestamp | null
 }
 
 export interface KwigaContactsTable {
@@ -163,6 +172,7 @@ export interface KwigaContactsTable {
   first_visit: Json | null
   raw: Json
   synced_at: Generated<Timestamp>
+  deleted_at: Timestamp | null
 }
 
 export interface KwigaTagsTable {
@@ -297,6 +307,7 @@ export interface KwigaContactProductsTable {
   state_label: string | null
   raw: Json
   synced_at: Generated<Timestamp>
+  deleted_at: Timestamp | null
 }
 
 export interface KwigaProductSubscriptionsTable {
@@ -365,6 +376,7 @@ export interface KwigaCourseUsersTable {
   subscription_state_label: string | null
   raw: Json
   synced_at: Generated<Timestamp>
+  deleted_at: Timestamp | null
 }
 
 export interface KwigaCourseNodesTable {
@@ -379,7 +391,7 @@ export interface KwigaCourseNodesTable {
   title: string | null
   slug: string | null
   ancestor_lesson_id: Int8 | null
-  quiz_ids: Int8List
+  quiz_ids: Generated<Int8List>
   raw: Json
   synced_at: Generated<Timestamp>
 }
