@@ -78,7 +78,7 @@ async function syncStreams(deps: SyncDeps, options: SyncOptions, invocation: str
     if (unknown.length) throw new EtlError('USAGE', `No configured account named ${unknown.map((u) => `"${u}"`).join(', ')}`)
   }
 
-  const groups = new Map<string, Stream[]>()
+  const groups = new Map<string, Stream<any>[]>()
   for (const s of streams) {
     const k = `${s.source}\u0000${s.account}`
     groups.set(k, [...(groups.get(k) ?? []), s])
@@ -116,9 +116,22 @@ async function syncStreams(deps: SyncDeps, options: SyncOptions, invocation: str
   return { invocation, results, ok }
 }
 
-const keyOf = (s: Stream): StreamKey => ({ source: s.source, account: s.account, stream: s.name })
+const keyOf = (s: Stream<any>): StreamKey => ({ source: s.source, account: s.account, stream: s.name })
 
-async function runStream(deps: SyncDeps, stream: Stream, invocation: string, options: SyncOptions, signal: AbortSignal, idle: <T>(work: Promise<T>) => Promise<T>): Promise<StreamResult> {
+/**
+ * The saved state, checked against the stream's schema. A state that does not fit (saved by an older
+ * version) is set aside: the stream starts fresh, as on its first run, and the log says why.
+ */
+async function loadState<S>(deps: SyncDeps, stream: Stream<S>, key: StreamKey, log: Logger): Promise<S | null> {
+  const saved = await getState(deps.warehouse.db, key)
+  if (saved === null || !stream.stateSchema) return saved as S | null
+  const parsed = stream.stateSchema.safeParse(saved)
+  if (parsed.success) return parsed.data
+  log.warn({ ...key, issues: parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`) }, 'saved state does not fit this version of the stream; it starts fresh')
+  return null
+}
+
+async function runStream<S>(deps: SyncDeps, stream: Stream<S>, invocation: string, options: SyncOptions, signal: AbortSignal, idle: <T>(work: Promise<T>) => Promise<T>): Promise<StreamResult> {
   const { warehouse, log: rootLog } = deps
   const db = warehouse.db
   const key = keyOf(stream)
@@ -133,7 +146,7 @@ async function runStream(deps: SyncDeps, stream: Stream, invocation: string, opt
   const heart = setInterval(() => void heartbeat(db, runId).catch(() => {}), 60_000)
   heart.unref()
   try {
-    const state = await getState(db, key)
+    const state = await loadState(deps, stream, key, log)
     const iterator = stream
       .run({
         warehouse,
@@ -207,16 +220,16 @@ async function runStream(deps: SyncDeps, stream: Stream, invocation: string, opt
 }
 
 /** Ends a source that did not run to its end; errors on the way are logged, the original error wins. */
-async function closeSource(iterator: AsyncIterator<Batch>, pending: Promise<IteratorResult<Batch>>, log: Logger): Promise<void> {
+async function closeSource<S>(iterator: AsyncIterator<Batch<S>>, pending: Promise<IteratorResult<Batch<S>>>, log: Logger): Promise<void> {
   try {
-    const last = await pending.catch(() => ({ done: true }) as IteratorResult<Batch>)
+    const last = await pending.catch(() => ({ done: true }) as IteratorResult<Batch<S>>)
     if (!last.done) await iterator.return?.()
   } catch (err) {
     log.debug({ err }, 'closing the source after a failure failed')
   }
 }
 
-async function commitBatch(deps: SyncDeps, key: StreamKey, runId: string, batch: Batch, counts: RunCounts, takeRequests: () => number): Promise<void> {
+async function commitBatch<S>(deps: SyncDeps, key: StreamKey, runId: string, batch: Batch<S>, counts: RunCounts, takeRequests: () => number): Promise<void> {
   const add = emptyCounts()
   add.read = batch.read
   add.rejected = batch.rejects?.length ?? 0

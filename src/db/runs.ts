@@ -176,7 +176,7 @@ export async function getState(db: Db, key: StreamKey): Promise<Record<string, u
   return (row?.state as Record<string, unknown> | undefined) ?? null
 }
 
-export async function saveState(db: Db, key: StreamKey, state: Record<string, unknown>, runId: string | null): Promise<void> {
+export async function saveState(db: Db, key: StreamKey, state: object, runId: string | null): Promise<void> {
   await db
     .insertInto('etl.stream_state')
     .values({ ...key, state: toPgJson(state), run_id: runId })
@@ -218,7 +218,9 @@ export async function insertRejects(db: Db, key: StreamKey, runId: string | null
   const rows = rejects.map((r) => {
     let raw = rawJson(r.raw)
     if (raw.length > MAX_RAW_CHARS) raw = toPgJson({ truncated: true, length: raw.length, excerpt: raw.slice(0, 4096) })
-    return { ...key, run_id: runId, reason: r.reason.slice(0, 2000), record_key: r.recordKey == null ? null : String(r.recordKey).slice(0, 200), raw }
+    // Text columns cannot hold NUL, whatever a source put in a reason or key.
+    const reason = r.reason.replaceAll('\u0000', '').slice(0, 2000)
+    return { ...key, run_id: runId, reason, record_key: r.recordKey == null ? null : String(r.recordKey).replaceAll('\u0000', '').slice(0, 200), raw }
   })
   for (let i = 0; i < rows.length; i += 1000) await db.insertInto('etl.rejects').values(rows.slice(i, i + 1000)).execute()
 }

@@ -1,3 +1,4 @@
+import type { ZodType } from 'zod'
 import type { Clock } from '../clock.js'
 import type { Config } from '../config.js'
 import type { Db, Warehouse } from '../db/index.js'
@@ -29,13 +30,16 @@ export interface RejectInput {
  * One unit of loading. The runner writes every table of a batch, its rejects and the new stream
  * state in ONE transaction: a crash either keeps all of it or none of it.
  */
-export interface Batch {
+/** A stream's saved cursor: whatever its `stateSchema` describes. */
+export type StreamState = Record<string, unknown>
+
+export interface Batch<S = StreamState> {
   writes: TableWrite[]
   rejects?: RejectInput[]
   /** Records read from the source for this batch (rows of an export, items of a page). */
   read: number
   /** The stream's cursor after this batch; saved only when the batch commits. */
-  state?: Record<string, unknown>
+  state?: S
   /** Deletion detection: keys seen without a write, unkeyed records, listings completed or given up (README "Deletions"). */
   listings?: ListingOps
   /** Runs inside the batch transaction after the writes (e.g. mark an export id as loaded). */
@@ -49,7 +53,7 @@ export interface Progress {
   total?: number
 }
 
-export interface StreamContext {
+export interface StreamContext<S = StreamState> {
   readonly warehouse: Warehouse
   readonly db: Db
   readonly config: Config
@@ -59,8 +63,12 @@ export interface StreamContext {
   readonly options: SyncOptions
   /** This stream's row in `etl.runs`. */
   readonly runId: string
-  /** The state saved by the last committed batch of this stream, or null on the first run. */
-  readonly state: Record<string, unknown> | null
+  /**
+   * The state saved by the last committed batch of this stream, checked against its `stateSchema`;
+   * null on the first run, or when the saved state does not fit (an older version: the stream then
+   * starts fresh, and the runner says so in the log).
+   */
+  readonly state: S | null
   /**
    * Wait for `work` without holding a load slot: while a stream only sleeps (an export forming,
    * budget, the export slot), other accounts may load in its place. Resolves as `work` does, once a
@@ -72,12 +80,14 @@ export interface StreamContext {
   progress(p: Progress): void
 }
 
-export interface Stream {
+export interface Stream<S = StreamState> {
   readonly source: string
   /** Our account / cabinet name (config `name`). */
   readonly account: string
   readonly name: string
-  run(ctx: StreamContext): AsyncIterable<Batch>
+  /** What the stream's saved state looks like; the runner validates it before `run` sees it. */
+  readonly stateSchema?: ZodType<S>
+  run(ctx: StreamContext<S>): AsyncIterable<Batch<S>>
 }
 
 export interface SourceDeps {
@@ -91,7 +101,9 @@ export interface SourceModule {
   /** All stream names, in the order they run within one account. */
   readonly streamNames: readonly string[]
   /** Streams for every configured account, honouring `options.accounts` / `options.streams`. */
-  streams(config: Config, options: SyncOptions, deps: SourceDeps): Stream[]
+  // Each stream has its own state type; the runner handles them alike.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  streams(config: Config, options: SyncOptions, deps: SourceDeps): Stream<any>[]
   /** Extra facts for `status`, per configured account (e.g. GetCourse budget and pending exports). */
   accountStatus?(db: Db, config: Config, now: number): Promise<Record<string, Record<string, unknown>>>
 }

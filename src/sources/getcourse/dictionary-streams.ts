@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { z } from 'zod'
 import type { GetcourseAccountConfig } from '../../config.js'
 import { httpTimeouts } from '../../http.js'
 import type { Batch, RejectInput, Stream, StreamContext } from '../types.js'
@@ -15,12 +16,17 @@ type Kind = 'fields' | 'groups'
 
 const TABLE: Record<Kind, string> = { fields: 'getcourse.fields', groups: 'getcourse.groups' }
 
-export function dictionaryStream(account: GetcourseAccountConfig, kind: Kind, budgetWaitMs: number): Stream {
+/** When the list was last read whole. */
+export const dictionaryStateSchema = z.object({ syncedAt: z.string() })
+export type DictionaryState = z.infer<typeof dictionaryStateSchema>
+
+export function dictionaryStream(account: GetcourseAccountConfig, kind: Kind, budgetWaitMs: number): Stream<DictionaryState> {
   return {
     source: 'getcourse',
     account: account.name,
     name: kind,
-    async *run(ctx: StreamContext): AsyncIterable<Batch> {
+    stateSchema: dictionaryStateSchema,
+    async *run(ctx: StreamContext<DictionaryState>): AsyncIterable<Batch<DictionaryState>> {
       const client = new GetcourseClient(account, { db: ctx.db, clock: ctx.clock, log: ctx.log, signal: ctx.signal, countRequest: () => ctx.countRequests(1), budgetWaitMs, http: httpTimeouts(ctx.config.http) })
       ctx.progress({ phase: `reading ${kind}` })
       const items = kind === 'fields' ? await client.fields() : await client.groups()

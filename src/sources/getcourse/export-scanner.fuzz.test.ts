@@ -101,8 +101,8 @@ describe('ExportScanner fuzz', () => {
             if (want === UnreadableRow) {
               expect(r).toBeInstanceOf(UnreadableRow)
               // Quarantined into etl.rejects: reason and record key are text, which cannot hold NUL.
-              // KNOWN BUG (reported; see 'BUG: an unreadable row's record key keeps NUL' below): the key is not checked until fixed.
               expect((r as unknown as UnreadableRow).reason).not.toContain('\u0000')
+              expect((r as unknown as UnreadableRow).recordKey ?? '').not.toContain('\u0000')
             }
             // JSON round trip: -0 → 0, and what JSON.stringify writes for lone surrogates reads back the same.
             else expect(r).toEqual(JSON.parse(JSON.stringify(want)))
@@ -207,12 +207,9 @@ describe('ExportScanner fuzz', () => {
     )
   })
 
-  // BUG found by the fuzzer (reported, not fixed here: export-scanner.ts / db/runs.ts are not ours).
-  // A row nested past MAX_DEPTH whose first cell holds a NUL escape becomes an UnreadableRow whose
-  // recordKey holds a real NUL; insertRejects stores it in etl.rejects.record_key (text), which Postgres
-  // refuses ('invalid byte sequence for encoding "UTF8": 0x00'), failing the batch instead of quarantining
-  // the row. Flip to `it(...)` and check recordKey in the first property once fixed.
-  it.fails("BUG: an unreadable row's record key keeps NUL", () => {
+  // Found by this fuzzer: a row nested past MAX_DEPTH whose first cell holds a NUL escape became an
+  // UnreadableRow whose key held a real NUL, which etl.rejects.record_key (text) cannot store.
+  it("an unreadable row's record key holds no NUL", () => {
     const body = Buffer.from(`{"info":{"fields":["id","x"],"items":[["1\\u00002",${'['.repeat(MAX_DEPTH + 1)}${']'.repeat(MAX_DEPTH + 1)}]]}}`)
     const out = scan(body, [])
     if (!out.ok) throw out.error

@@ -403,7 +403,8 @@ export class ExportScanner {
     const first = /^\[\s*("(?:[^"\\]|\\.){0,200}"|-?\d{1,30})/.exec(text.slice(0, 512))
     let recordKey: string | null = null
     try {
-      recordKey = first ? String(JSON.parse(first[1]!)) : null
+      // Text in Postgres cannot hold NUL (the key goes to etl.rejects.record_key).
+      recordKey = first ? String(JSON.parse(first[1]!)).replaceAll('\u0000', '') : null
     } catch {
       recordKey = null
     }

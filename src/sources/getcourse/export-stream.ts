@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import path from 'node:path'
 import { Readable } from 'node:stream'
 import { sql } from 'kysely'
+import { z } from 'zod'
 import type { GetcourseAccountConfig } from '../../config.js'
 import type { Db } from '../../db/index.js'
 import { requireUpstream } from '../../db/runs.js'
@@ -20,7 +21,7 @@ import { createNormalizer, type Normalizer } from './normalize.js'
 import { firstCheckDelay, nextCheckDelay, type ReadinessSample } from './poll-schedule.js'
 import { rowsBatch } from './rows-batch.js'
 import { TABLES } from './columns.js'
-import { covers, incrementalRange, sameWindow, monthsPerWindow, planWindows, splitWindow, windowDays, windowFilters, type ExportWindow, type FilterField } from './windows.js'
+import { covers, incrementalRange, sameWindow, exportWindowSchema, monthsPerWindow, planWindows, splitWindow, windowDays, windowFilters, type ExportWindow, type FilterField } from './windows.js'
 
 export interface ExportStreamOptions {
   /** A request that would break the budget waits this long at most. @default 5 min */
@@ -32,21 +33,23 @@ export interface ExportStreamOptions {
 }
 
 /** Stream cursor, saved with the last batch of each export. */
-export type ExportState = {
+export const exportStateSchema = z.object({
   /** Last day (account time) fully loaded by an incremental or full plan. */
-  watermark?: string
+  watermark: z.string().optional(),
   /** Windows still to export, oldest first. */
-  queue?: ExportWindow[]
+  queue: z.array(exportWindowSchema).optional(),
   /** The watermark to set once `queue` is empty (null for a forced `--from/--to` window). */
-  target?: string | null
+  target: z.string().nullable().optional(),
   /** group_members: groups known when the watermark was set; new groups get a full window. */
-  groups?: string[]
+  groups: z.array(z.string()).optional(),
   /**
    * users, deals, payments: the complete listing the queued windows make up (a full plan, README
    * "Deletions"); when its last window is loaded, stored rows it did not contain are marked deleted.
    */
-  listing?: string
-}
+  listing: z.string().optional(),
+})
+
+export type ExportState = z.infer<typeof exportStateSchema>
 
 const FIELDS: Record<ExportStream, readonly FilterField[]> = {
   users: ['created_at'],
@@ -70,11 +73,12 @@ const FULL_FIELDS: Record<ExportStream, readonly FilterField[]> = {
 /** Requests an export needs at least: the start and one check. */
 const MIN_EXPORT_REQUESTS = 2
 
-export function exportStream(account: GetcourseAccountConfig, stream: ExportStream, options: ExportStreamOptions): Stream {
+export function exportStream(account: GetcourseAccountConfig, stream: ExportStream, options: ExportStreamOptions): Stream<ExportState> {
   return {
     source: 'getcourse',
     account: account.name,
     name: stream,
+    stateSchema: exportStateSchema,
     async *run(ctx) {
       const session = new ExportSession(ctx, account, stream, options)
       try {
@@ -107,7 +111,7 @@ class ExportSession {
   private measured: ReadinessSample[] = []
 
   constructor(
-    private readonly ctx: StreamContext,
+    private readonly ctx: StreamContext<ExportState>,
     private readonly account: GetcourseAccountConfig,
     private readonly stream: ExportStream,
     private readonly options: ExportStreamOptions,
@@ -126,8 +130,8 @@ class ExportSession {
     this.startedAt = ctx.clock.now()
   }
 
-  async *run(): AsyncGenerator<Batch> {
-    let state = { ...((this.ctx.state as ExportState | null) ?? {}) }
+  async *run(): AsyncGenerator<Batch<ExportState>> {
+    let state: ExportState = { ...(this.ctx.state ?? {}) }
     const forced = Boolean(this.ctx.options.from || this.ctx.options.to || this.ctx.options.full)
     // A forced plan comes first, so that an export left by an earlier run counts towards it (and its
     // listing) when it covers one of its windows.
@@ -163,7 +167,7 @@ class ExportSession {
    * A new plan, saved at once, so a run deferred before its first export still leaves its queue
    * behind. A replaced plan's listings can no longer complete: their keys go.
    */
-  private async *replan(state: ExportState): AsyncGenerator<Batch, ExportState> {
+  private async *replan(state: ExportState): AsyncGenerator<Batch<ExportState>, ExportState> {
     const replaced = listingsOf(state)
     const next = await this.plan(state)
     if (next.queue?.length || replaced.length) yield { writes: [], read: 0, state: next, listings: { abandon: replaced } }
@@ -346,7 +350,7 @@ class ExportSession {
    * Polls until the export is ready and streams it into batches. The last batch carries the new
    * stream state and marks the export loaded, in the same transaction as its rows.
    */
-  private async *collect(record: ExportRecord, learned: boolean, state: ExportState): AsyncGenerator<Batch, ExportState> {
+  private async *collect(record: ExportRecord, learned: boolean, state: ExportState): AsyncGenerator<Batch<ExportState>, ExportState> {
     const response = await this.pollUntilReady(record, learned, false)
     if ('error' in response) return yield* this.failed(record, response.error, state, response.retry)
     // An export found ready by an earlier run keeps that run's ready_at; only a check of ours is a measurement.
@@ -477,7 +481,7 @@ class ExportSession {
    * split the window and try the halves; a one-day window is skipped with a reject saying so.
    * An export GetCourse no longer knows («Объект не найден») is simply started again.
    */
-  private async *failed(record: ExportRecord, error: ApiError, state: ExportState, retry = false): AsyncGenerator<Batch, ExportState> {
+  private async *failed(record: ExportRecord, error: ApiError, state: ExportState, retry = false): AsyncGenerator<Batch<ExportState>, ExportState> {
     if (this.holdsLease) await this.release()
     // Given up as stuck (already marked with its reason): the window stays queued for a new export.
     if (retry) return state

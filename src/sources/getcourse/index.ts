@@ -43,7 +43,7 @@ export function createGetcourseSource(options: GetcourseSourceOptions = {}): Sou
           busyWaitMs: options.busyWaitMs ?? Math.min(BUSY_WAIT_MS, account.poll.timeoutSeconds * 1000),
           fullStart: options.fullStart ?? FULL_START,
         }
-        return wanted.map((name): Stream => (name === 'fields' || name === 'groups' ? dictionaryStream(account, name, budgetWaitMs) : exportStream(account, name, exportOptions)))
+        return wanted.map((name): Stream<any> => (name === 'fields' || name === 'groups' ? dictionaryStream(account, name, budgetWaitMs) : exportStream(account, name, exportOptions)))
       })
     },
   }

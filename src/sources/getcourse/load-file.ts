@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs'
 import { open } from 'node:fs/promises'
 import path from 'node:path'
 import { createGunzip } from 'node:zlib'
+import { z } from 'zod'
 import { EtlError } from '../../errors.js'
 import type { Batch, SourceModule, Stream, StreamContext } from '../types.js'
 import type { ExportStream } from './columns.js'
@@ -44,10 +45,11 @@ export function loadFileSource(opts: LoadFileOptions): SourceModule {
       const account = config.getcourse.find((a) => a.name === opts.account)
       const timeZone = account?.timezone ?? config.timezone
       if (!account) deps.log.warn({ account: opts.account, timeZone }, 'account is not configured; dates are read in the default time zone')
-      const stream: Stream = {
+      const stream: Stream<LoadFileState> = {
         source: LOAD_FILE_SOURCE,
         account: opts.account,
         name: opts.stream,
+        stateSchema: loadFileStateSchema,
         run: (ctx) => readFile(ctx, opts, timeZone),
       }
       return [stream]
@@ -55,7 +57,11 @@ export function loadFileSource(opts: LoadFileOptions): SourceModule {
   }
 }
 
-async function* readFile(ctx: StreamContext, opts: LoadFileOptions, timeZone: string): AsyncIterable<Batch> {
+/** The last file loaded: where, how many rows, when. */
+const loadFileStateSchema = z.object({ file: z.string(), rows: z.number(), loadedAt: z.string() })
+type LoadFileState = z.infer<typeof loadFileStateSchema>
+
+async function* readFile(ctx: StreamContext<LoadFileState>, opts: LoadFileOptions, timeZone: string): AsyncIterable<Batch<LoadFileState>> {
   const file = path.resolve(opts.file)
   let input: NodeJS.ReadableStream
   try {

@@ -17,7 +17,7 @@ export interface RowsListing {
  * rejects. Within a listing, a rejected row still exists upstream: its key (when readable) counts
  * as seen, and a row without one keeps the listing from marking anything.
  */
-export function rowsBatch(stream: ExportStream, normalizer: Normalizer, rows: readonly unknown[][], listing?: RowsListing): Batch {
+export function rowsBatch(stream: ExportStream, normalizer: Normalizer, rows: readonly unknown[][], listing?: RowsListing): Batch<never> {
   const good: Record<string, unknown>[] = []
   const rejects: RejectInput[] = []
   for (const cells of rows) {

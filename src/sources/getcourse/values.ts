@@ -139,6 +139,8 @@ export function parseDate(cell: Cell): string | null | undefined {
     if (m) ymd = [m[3]!, m[2]!, m[1]!]
   }
   if (!ymd) return undefined
+  // Year 0 does not exist (Postgres refuses it); '0000-00-00' was handled above as a zero date.
+  if (ymd[0] === '0000') return undefined
   const iso = `${ymd[0]}-${ymd[1]}-${ymd[2]}`
   const d = new Date(`${iso}T00:00:00Z`)
   return Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== iso ? undefined : iso

@@ -1,26 +1,33 @@
+import { z } from 'zod'
 import { addDays, daysBetween } from './local-time.js'
 
 /**
  * Export windows: whole days in the account's time zone, `to` inclusive (reference §1.3). The API
  * has no pagination, so history is cut into date windows (§6.4).
  */
-export type FilterField = 'created_at' | 'status_changed_at' | 'added_at'
+export const FILTER_FIELDS = ['created_at', 'status_changed_at', 'added_at'] as const
+export type FilterField = (typeof FILTER_FIELDS)[number]
 
-export interface ExportWindow {
-  field: FilterField
-  from: string
-  to: string
+const DAY = z.string().regex(/^\d{4}-\d{2}-\d{2}$/)
+
+/** One export's window, as saved in the stream state (`queue`). */
+export const exportWindowSchema = z.object({
+  field: z.enum(FILTER_FIELDS),
+  from: DAY,
+  to: DAY,
   /** group_members: the group exported. */
-  groupId?: string
+  groupId: z.string().optional(),
   /** group_members: a window over all of a group's history is a complete listing of its members. */
-  listing?: string
+  listing: z.string().optional(),
   /**
    * The first window of a complete listing: its filter starts at LISTING_START instead of `from`,
    * so that the windows together cover all time. `from` stays the planned start (window size for
    * the readiness model, matching an export left by an earlier run).
    */
-  open?: boolean
-}
+  open: z.boolean().optional(),
+})
+
+export type ExportWindow = z.infer<typeof exportWindowSchema>
 
 /** Where a full export starts when nothing is known of the account (GetCourse schools date from ~2012). */
 export const FULL_START = '2010-01-01'

@@ -1,11 +1,16 @@
 import { sql } from 'kysely'
 import type { Db } from '../../db/index.js'
 import { requireUpstream } from '../../db/runs.js'
+import { z } from 'zod'
 import type { Batch, RejectInput } from '../types.js'
 import { normalizeEach, replaceWrite } from './crawl.js'
 import { normalizeContactProduct, type ContactProductRows } from './normalize.js'
 import { fetchPages } from './pages.js'
-import type { StreamKit, StreamRun } from './stream-context.js'
+import type { KwigaStreamDef, StreamKit } from './stream-context.js'
+
+/** When contacts were last checked, or when a run found none due. */
+const contactProductsStateSchema = z.object({ checkedAt: z.string().optional(), completedAt: z.string().optional() })
+type ContactProductsState = z.infer<typeof contactProductsStateSchema>
 
 export interface ContactToCheck {
   contactId: string
@@ -31,21 +36,23 @@ export async function contactsToCheck(db: Db, cabinet: string, sweepSize: number
 }
 
 /** One call per contact (N+1, §6): access rows and subscriptions, replaced per contact. */
-export function contactProductsStream(cabinet: string): StreamRun {
-  return async function* (k): AsyncIterable<Batch> {
-    await requireUpstream(k.ctx.db, k.ctx.runId, { source: 'kwiga', account: cabinet, stream: 'contacts' }, "contacts' products are read for the contacts that stream stored")
-    const todo = await contactsToCheck(k.ctx.db, cabinet, k.options.sweepSize)
-    k.ctx.log.info({ contacts: todo.length }, 'contacts to check for products')
-    for (let i = 0; i < todo.length; i += k.options.contactsPerBatch) {
-      const group = todo.slice(i, i + k.options.contactsPerBatch)
-      k.ctx.progress({ phase: 'contact products', done: i, total: todo.length })
-      yield await loadGroup(k, cabinet, group)
-    }
-    if (!todo.length) yield { writes: [], read: 0, state: { completedAt: new Date(k.ctx.clock.now()).toISOString() } }
-  }
+export function contactProductsStream(cabinet: string): KwigaStreamDef<ContactProductsState> {
+  return { state: contactProductsStateSchema, run: (k) => contactProducts(k, cabinet) }
 }
 
-async function loadGroup(k: StreamKit, cabinet: string, group: readonly ContactToCheck[]): Promise<Batch> {
+async function* contactProducts(k: StreamKit<ContactProductsState>, cabinet: string): AsyncIterable<Batch<ContactProductsState>> {
+  await requireUpstream(k.ctx.db, k.ctx.runId, { source: 'kwiga', account: cabinet, stream: 'contacts' }, "contacts' products are read for the contacts that stream stored")
+  const todo = await contactsToCheck(k.ctx.db, cabinet, k.options.sweepSize)
+  k.ctx.log.info({ contacts: todo.length }, 'contacts to check for products')
+  for (let i = 0; i < todo.length; i += k.options.contactsPerBatch) {
+    const group = todo.slice(i, i + k.options.contactsPerBatch)
+    k.ctx.progress({ phase: 'contact products', done: i, total: todo.length })
+    yield await loadGroup(k, cabinet, group)
+  }
+  if (!todo.length) yield { writes: [], read: 0, state: { completedAt: new Date(k.ctx.clock.now()).toISOString() } }
+}
+
+async function loadGroup(k: StreamKit<ContactProductsState>, cabinet: string, group: readonly ContactToCheck[]): Promise<Batch<ContactProductsState>> {
   const rejects: RejectInput[] = []
   const products: ContactProductRows[] = []
   const parents: unknown[][] = []
@@ -76,7 +83,7 @@ async function loadGroup(k: StreamKit, cabinet: string, group: readonly ContactT
 }
 
 /** Items of every page (documented as paginated, answered without `meta`: §4.33); null on 404. */
-async function readContactProducts(k: StreamKit, contactId: string): Promise<unknown[] | null> {
+async function readContactProducts(k: StreamKit<ContactProductsState>, contactId: string): Promise<unknown[] | null> {
   const items: unknown[] = []
   for await (const page of fetchPages(k.client, { path: `/contacts/${contactId}/products`, pageSize: 100 })) {
     if (page.notFound) return null

@@ -1,19 +1,20 @@
+import { z } from 'zod'
 import type { TableWrite } from '../../db/upsert.js'
-import type { Batch, RejectInput } from '../types.js'
-import { filterSince, later, normalizeEach, replaceWrite, runCrawl, type CrawlStep } from './crawl.js'
+import type { RejectInput } from '../types.js'
+import { crawlPlanSchema, filterSince, later, normalizeEach, replaceWrite, runCrawl, type CrawlStep } from './crawl.js'
 import { normalizeContact, type ContactRows } from './normalize.js'
-import { resumablePlan, type StreamRun } from './stream-context.js'
+import { resumablePlan, type KwigaStreamDef, type StreamKit } from './stream-context.js'
 
 /** Newest `created_at` and `last_activity_at` loaded: where the next incremental run starts. */
-export interface ContactsWatermark {
-  createdAt: string | null
-  lastActivityAt: string | null
-}
+const watermarkSchema = z.object({ createdAt: z.string().nullable().optional(), lastActivityAt: z.string().nullable().optional() })
+export type ContactsWatermark = z.infer<typeof watermarkSchema>
 
-interface ContactsState {
-  watermark?: ContactsWatermark
-  lastFullAt?: string | null
-}
+const contactsStateSchema = z.object({
+  watermark: watermarkSchema.optional(),
+  lastFullAt: z.string().nullable().optional(),
+  plan: crawlPlanSchema(watermarkSchema).optional(),
+})
+type ContactsState = z.infer<typeof contactsStateSchema>
 
 const BASE_QUERY: [string, string][] = [
   ['with_orders', '1'],
@@ -32,43 +33,45 @@ const BASE_QUERY: [string, string][] = [
  * edits and payment-status changes may not count as activity (§6: unknown; the simulator says they do
  * not), so every `fullRefreshMs` (and with `--full`) the whole list is read instead.
  */
-export function contactsStream(cabinet: string): StreamRun {
-  return async function* (k): AsyncIterable<Batch> {
-    const saved = (k.ctx.state ?? {}) as ContactsState
-    const startedAt = new Date(k.ctx.clock.now()).toISOString()
-    const plan = resumablePlan<ContactsWatermark>(k.ctx, () => {
-      const watermark = saved.watermark ?? null
-      const full = k.full(watermark, saved.lastFullAt ?? null)
-      const step = (label: string, filter: [string, string][]): CrawlStep => ({ label, path: '/contacts', query: [...BASE_QUERY, ...filter], pageSize: k.options.contactsPageSize })
-      const steps: CrawlStep[] = []
-      if (full || !watermark) steps.push(step('contacts', []))
-      else {
-        if (watermark.createdAt) steps.push(step('new contacts', [['filters[date_from]', filterSince(watermark.createdAt, k.options.overlapMs)]]))
-        if (watermark.lastActivityAt) steps.push(step('active contacts', [['filters[last_activity_from]', filterSince(watermark.lastActivityAt, k.options.overlapMs)]]))
+export function contactsStream(cabinet: string): KwigaStreamDef<ContactsState> {
+  return { state: contactsStateSchema, run: (k) => contacts(k, cabinet) }
+}
+
+async function* contacts(k: StreamKit<ContactsState>, cabinet: string) {
+  const saved: ContactsState = k.ctx.state ?? {}
+  const startedAt = new Date(k.ctx.clock.now()).toISOString()
+  const plan = resumablePlan<ContactsWatermark>(k.ctx, () => {
+    const watermark = saved.watermark ?? null
+    const full = k.full(watermark, saved.lastFullAt ?? null)
+    const step = (label: string, filter: [string, string][]): CrawlStep => ({ label, path: '/contacts', query: [...BASE_QUERY, ...filter], pageSize: k.options.contactsPageSize })
+    const steps: CrawlStep[] = []
+    if (full || !watermark) steps.push(step('contacts', []))
+    else {
+      if (watermark.createdAt) steps.push(step('new contacts', [['filters[date_from]', filterSince(watermark.createdAt, k.options.overlapMs)]]))
+      if (watermark.lastActivityAt) steps.push(step('active contacts', [['filters[last_activity_from]', filterSince(watermark.lastActivityAt, k.options.overlapMs)]]))
+    }
+    return { steps, step: 0, page: 1, candidate: { createdAt: watermark?.createdAt ?? null, lastActivityAt: watermark?.lastActivityAt ?? null }, full }
+  })
+  yield* runCrawl({
+    ctx: k.ctx,
+    client: k.client,
+    plan,
+    saved: { ...saved },
+    load: (_step, page, candidate) => {
+      const rejects: RejectInput[] = []
+      const missed: (string | null)[] = []
+      const contacts = normalizeEach(page.items, rejects, (item) => normalizeContact(cabinet, item), missed)
+      let next = candidate
+      for (const c of contacts) {
+        rejects.push(...c.rejects)
+        next = { createdAt: later(next.createdAt, c.contact.created_at as string | null), lastActivityAt: later(next.lastActivityAt, c.contact.last_activity_at as string | null) }
       }
-      return { steps, step: 0, page: 1, candidate: { createdAt: watermark?.createdAt ?? null, lastActivityAt: watermark?.lastActivityAt ?? null }, full }
-    })
-    yield* runCrawl({
-      ctx: k.ctx,
-      client: k.client,
-      plan,
-      saved: { ...saved },
-      load: (_step, page, candidate) => {
-        const rejects: RejectInput[] = []
-        const missed: (string | null)[] = []
-        const contacts = normalizeEach(page.items, rejects, (item) => normalizeContact(cabinet, item), missed)
-        let next = candidate
-        for (const c of contacts) {
-          rejects.push(...c.rejects)
-          next = { createdAt: later(next.createdAt, c.contact.created_at as string | null), lastActivityAt: later(next.lastActivityAt, c.contact.last_activity_at as string | null) }
-        }
-        return { writes: contactWrites(cabinet, contacts), rejects, candidate: next, missed }
-      },
-      // A full read lists every contact of the cabinet (README "Deletions").
-      listed: () => [{ table: 'kwiga.contacts', key: ['cabinet', 'contact_id'], scope: { cabinet } }],
-      finish: (candidate) => ({ watermark: candidate, lastFullAt: plan.full ? startedAt : (saved.lastFullAt ?? null) }),
-    })
-  }
+      return { writes: contactWrites(cabinet, contacts), rejects, candidate: next, missed }
+    },
+    // A full read lists every contact of the cabinet (README "Deletions").
+    listed: () => [{ table: 'kwiga.contacts', key: ['cabinet', 'contact_id'], scope: { cabinet } }],
+    finish: (candidate) => ({ watermark: candidate, lastFullAt: plan.full ? startedAt : (saved.lastFullAt ?? null) }),
+  })
 }
 
 /** Parents first (foreign keys); each child set replaces the stored one of the parents re-read. */

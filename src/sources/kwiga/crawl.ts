@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { z } from 'zod'
 import type { ListingOps } from '../../db/listings.js'
 import type { TableWrite } from '../../db/upsert.js'
 import { errorMessage } from '../../errors.js'
@@ -8,30 +9,43 @@ import { fetchPages, type Page } from './pages.js'
 import { recordKeyOf } from './normalize.js'
 
 /** One paginated list to read; plain JSON so a plan can be saved in the stream state. */
-export interface CrawlStep {
+export const crawlStepSchema = z.object({
   /** Names the step in logs and progress (`contacts created`, `course 12`). */
-  label: string
-  path: string
-  query: [string, string | number][]
-  pageSize: number
-  sizeParam?: 'per_page' | 'limit'
-  idPath?: string[]
-}
+  label: z.string(),
+  path: z.string(),
+  query: z.array(z.tuple([z.string(), z.union([z.string(), z.number()])])),
+  pageSize: z.number().int().positive(),
+  sizeParam: z.enum(['per_page', 'limit']).optional(),
+  idPath: z.array(z.string()).optional(),
+})
+export type CrawlStep = z.infer<typeof crawlStepSchema>
 
 /**
  * A crawl in progress: the steps fixed when the run started (with their filters), where it stands,
  * and the watermark candidate gathered so far. Saved with every page, so a killed run resumes at the
  * page it reached with the same filters; the watermark itself moves only when the plan completes.
  */
+export function crawlPlanSchema<C extends z.ZodType>(candidate: C) {
+  return z.object({
+    steps: z.array(crawlStepSchema),
+    step: z.number().int().min(0),
+    page: z.number().int().min(1),
+    candidate,
+    full: z.boolean(),
+    /** A full plan's listing id (README "Deletions"); each step lists its own scope under `${listing}/${step}`. */
+    listing: z.string().optional(),
+    /** Steps that could not be read whole (a 404): they complete no listing. */
+    broken: z.array(z.number()).optional(),
+  })
+}
+
 export interface CrawlPlan<C> {
   steps: CrawlStep[]
   step: number
   page: number
   candidate: C
   full: boolean
-  /** A full plan's listing id (README "Deletions"); each step lists its own scope under `${listing}/${step}`. */
   listing?: string
-  /** Steps that could not be read whole (a 404): they complete no listing. */
   broken?: number[]
 }
 
@@ -54,21 +68,24 @@ export interface PageLoad<C> {
   broken?: boolean
 }
 
-export interface CrawlOptions<C> {
-  ctx: StreamContext
+/** A crawling stream's state: its own fields, plus the plan of a crawl in progress. */
+export type CrawlState<C> = { plan?: CrawlPlan<C> }
+
+export interface CrawlOptions<C, S extends CrawlState<C>> {
+  ctx: StreamContext<S>
   client: KwigaClient
   plan: CrawlPlan<C>
   /** Stream state kept beside the plan on every page (watermarks of the previous run). */
-  saved: Record<string, unknown>
+  saved: Omit<S, 'plan'>
   load(step: CrawlStep, page: Page, candidate: C): Promise<PageLoad<C>> | PageLoad<C>
   /** The state once every step completed (advanced watermark, no plan). */
-  finish(candidate: C): Record<string, unknown>
+  finish(candidate: C): S
   /** What each step lists completely when the plan is full; its rows then mark the absent ones deleted. */
   listed?(step: CrawlStep): Listed[]
 }
 
 /** Run a plan page by page: one Batch per page, then one closing Batch with the final state. */
-export async function* runCrawl<C>(options: CrawlOptions<C>): AsyncGenerator<Batch> {
+export async function* runCrawl<C, S extends CrawlState<C>>(options: CrawlOptions<C, S>): AsyncGenerator<Batch<S>> {
   const { ctx, client, saved } = options
   const plan = { ...options.plan }
   if (plan.full && options.listed && !plan.listing) plan.listing = randomUUID()
@@ -96,7 +113,7 @@ export async function* runCrawl<C>(options: CrawlOptions<C>): AsyncGenerator<Bat
         rejects: load.rejects,
         listings: listed.length ? listingOps(listingId, listed, load.missed ?? [], whole) : undefined,
         read: page.items.length,
-        state: done ? options.finish(plan.candidate) : { ...saved, plan: { ...plan } },
+        state: done ? options.finish(plan.candidate) : ({ ...saved, plan: { ...plan } } as S),
       }
     }
   }

@@ -1,31 +1,39 @@
+import { z } from 'zod'
 import type { TableWrite } from '../../db/upsert.js'
-import type { Batch, RejectInput } from '../types.js'
-import { filterSince, later, normalizeEach, replaceWrite, runCrawl, type CrawlStep, type PageLoad } from './crawl.js'
+import type { RejectInput } from '../types.js'
+import { crawlPlanSchema, filterSince, later, normalizeEach, replaceWrite, runCrawl, type CrawlStep, type PageLoad } from './crawl.js'
 import { normalizeContactList, normalizeContactListDetail, normalizeCoupon, normalizeCourse, normalizeOffer, normalizeProduct, normalizeTimezone } from './normalize.js'
 import type { Page } from './pages.js'
-import { resumablePlan, type StreamKit, type StreamRun } from './stream-context.js'
+import { resumablePlan, type KwigaStreamDef, type StreamKit } from './stream-context.js'
 
 /** Small lists read whole on every run (products, offers, courses, contact lists, timezones). */
 
-type LoadPage = (page: Page, k: StreamKit) => Promise<Omit<PageLoad<null>, 'candidate'>> | Omit<PageLoad<null>, 'candidate'>
+/** When the list was last read whole, or the read in progress. */
+const refreshStateSchema = z.object({ completedAt: z.string().optional(), plan: crawlPlanSchema(z.null()).optional() })
+type RefreshState = z.infer<typeof refreshStateSchema>
+
+type LoadPage = (page: Page, k: StreamKit<RefreshState>) => Promise<Omit<PageLoad<null>, 'candidate'>> | Omit<PageLoad<null>, 'candidate'>
 
 /** Every run reads the whole list: a complete listing of `table` in the cabinet (README "Deletions"). */
-function fullRefresh(step: CrawlStep, table: { name: string; key: readonly string[] }, load: LoadPage): StreamRun {
-  return async function* (k): AsyncIterable<Batch> {
-    const plan = resumablePlan<null>(k.ctx, () => ({ steps: [step], step: 0, page: 1, candidate: null, full: true }))
-    yield* runCrawl({
-      ctx: k.ctx,
-      client: k.client,
-      plan,
-      saved: {},
-      load: async (_step, page) => ({ ...(await load(page, k)), candidate: null }),
-      finish: () => ({ completedAt: new Date(k.ctx.clock.now()).toISOString() }),
-      listed: () => [{ table: table.name, key: table.key, scope: { cabinet: k.cabinet.name } }],
-    })
+function fullRefresh(step: CrawlStep, table: { name: string; key: readonly string[] }, load: LoadPage): KwigaStreamDef<RefreshState> {
+  return {
+    state: refreshStateSchema,
+    async *run(k) {
+      const plan = resumablePlan<null>(k.ctx, () => ({ steps: [step], step: 0, page: 1, candidate: null, full: true }))
+      yield* runCrawl({
+        ctx: k.ctx,
+        client: k.client,
+        plan,
+        saved: {},
+        load: async (_step, page) => ({ ...(await load(page, k)), candidate: null }),
+        finish: () => ({ completedAt: new Date(k.ctx.clock.now()).toISOString() }),
+        listed: () => [{ table: table.name, key: table.key, scope: { cabinet: k.cabinet.name } }],
+      })
+    },
   }
 }
 
-export function timezonesStream(cabinet: string): StreamRun {
+export function timezonesStream(cabinet: string): KwigaStreamDef<RefreshState> {
   return fullRefresh({ label: 'timezones', path: '/timezones', query: [], pageSize: 100 }, { name: 'kwiga.timezones', key: ['cabinet', 'timezone_id'] }, (page) => {
     const rejects: RejectInput[] = []
     const missed: (string | null)[] = []
@@ -34,7 +42,7 @@ export function timezonesStream(cabinet: string): StreamRun {
   })
 }
 
-export function productsStream(cabinet: string): StreamRun {
+export function productsStream(cabinet: string): KwigaStreamDef<RefreshState> {
   return fullRefresh({ label: 'products', path: '/products', query: [['sort_by', 'asc']], pageSize: 100 }, { name: 'kwiga.products', key: ['cabinet', 'product_id'] }, (page) => {
     const rejects: RejectInput[] = []
     const missed: (string | null)[] = []
@@ -43,7 +51,7 @@ export function productsStream(cabinet: string): StreamRun {
   })
 }
 
-export function offersStream(cabinet: string): StreamRun {
+export function offersStream(cabinet: string): KwigaStreamDef<RefreshState> {
   // No sort_by on /offers (§2 R9): pages shifting under a new offer are handled in pages.ts.
   return fullRefresh({ label: 'offers', path: '/offers', query: [], pageSize: 100 }, { name: 'kwiga.offers', key: ['cabinet', 'offer_id'] }, (page) => {
     const rejects: RejectInput[] = []
@@ -61,7 +69,7 @@ export function offersStream(cabinet: string): StreamRun {
   })
 }
 
-export function coursesStream(cabinet: string): StreamRun {
+export function coursesStream(cabinet: string): KwigaStreamDef<RefreshState> {
   // per_page is capped at 15 for courses (§2 R6).
   const query: [string, string][] = [['with[]', 'offers'], ['sort_by', 'asc']]
   return fullRefresh({ label: 'courses', path: '/courses', query, pageSize: 15 }, { name: 'kwiga.courses', key: ['cabinet', 'course_id'] }, (page) => {
@@ -81,7 +89,7 @@ export function coursesStream(cabinet: string): StreamRun {
 }
 
 /** Lists (page/`limit`, §4.10), then one detail call per list for its embedded members (§2 R12). */
-export function contactListsStream(cabinet: string): StreamRun {
+export function contactListsStream(cabinet: string): KwigaStreamDef<RefreshState> {
   const step: CrawlStep = { label: 'contact lists', path: '/mailing/contact-lists', query: [], pageSize: 100, sizeParam: 'limit' }
   return fullRefresh(step, { name: 'kwiga.contact_lists', key: ['cabinet', 'list_id'] }, async (page, k) => {
     const rejects: RejectInput[] = []
@@ -118,11 +126,13 @@ export function contactListsStream(cabinet: string): StreamRun {
   })
 }
 
-interface CouponState {
+const couponStateSchema = z.object({
   /** Latest `created_at` loaded. */
-  watermark?: string | null
-  lastFullAt?: string | null
-}
+  watermark: z.string().nullable().optional(),
+  lastFullAt: z.string().nullable().optional(),
+  plan: crawlPlanSchema(z.string().nullable()).optional(),
+})
+type CouponState = z.infer<typeof couponStateSchema>
 
 /**
  * Coupons: incremental on `filters[date_from]` (creation date, §2 R13) from the newest coupon seen,
@@ -130,29 +140,31 @@ interface CouponState {
  * `is_active` and `deleted_at`, which change after creation. No pagination is documented: pages.ts
  * treats an answer without `meta` as the only page.
  */
-export function couponsStream(cabinet: string): StreamRun {
-  return async function* (k): AsyncIterable<Batch> {
-    const saved = (k.ctx.state ?? {}) as CouponState
-    const now = new Date(k.ctx.clock.now()).toISOString()
-    const plan = resumablePlan<string | null>(k.ctx, () => {
-      const full = k.full(saved.watermark ?? null, saved.lastFullAt ?? null)
-      const query: [string, string][] = full || !saved.watermark ? [] : [['filters[date_from]', filterSince(saved.watermark, k.options.overlapMs)]]
-      return { steps: [{ label: 'coupons', path: '/coupons', query, pageSize: 100 }], step: 0, page: 1, candidate: saved.watermark ?? null, full }
-    })
-    yield* runCrawl({
-      ctx: k.ctx,
-      client: k.client,
-      plan,
-      saved: { ...saved },
-      load: (_step, page, candidate) => {
-        const rejects: RejectInput[] = []
-        const missed: (string | null)[] = []
-        const rows = normalizeEach(page.items, rejects, (i) => normalizeCoupon(cabinet, i), missed)
-        for (const r of rows) candidate = later(candidate, r.created_at as string | null)
-        return { writes: [{ table: 'kwiga.coupons', key: ['cabinet', 'coupon_id'], rows }], rejects, candidate, missed }
-      },
-      listed: () => [{ table: 'kwiga.coupons', key: ['cabinet', 'coupon_id'], scope: { cabinet } }],
-      finish: (candidate) => ({ watermark: candidate, lastFullAt: plan.full ? now : (saved.lastFullAt ?? null) }),
-    })
-  }
+export function couponsStream(cabinet: string): KwigaStreamDef<CouponState> {
+  return { state: couponStateSchema, run: (k) => coupons(k, cabinet) }
+}
+
+async function* coupons(k: StreamKit<CouponState>, cabinet: string) {
+  const saved: CouponState = k.ctx.state ?? {}
+  const now = new Date(k.ctx.clock.now()).toISOString()
+  const plan = resumablePlan<string | null>(k.ctx, () => {
+    const full = k.full(saved.watermark ?? null, saved.lastFullAt ?? null)
+    const query: [string, string][] = full || !saved.watermark ? [] : [['filters[date_from]', filterSince(saved.watermark, k.options.overlapMs)]]
+    return { steps: [{ label: 'coupons', path: '/coupons', query, pageSize: 100 }], step: 0, page: 1, candidate: saved.watermark ?? null, full }
+  })
+  yield* runCrawl({
+    ctx: k.ctx,
+    client: k.client,
+    plan,
+    saved: { ...saved },
+    load: (_step, page, candidate) => {
+      const rejects: RejectInput[] = []
+      const missed: (string | null)[] = []
+      const rows = normalizeEach(page.items, rejects, (i) => normalizeCoupon(cabinet, i), missed)
+      for (const r of rows) candidate = later(candidate, r.created_at as string | null)
+      return { writes: [{ table: 'kwiga.coupons', key: ['cabinet', 'coupon_id'], rows }], rejects, candidate, missed }
+    },
+    listed: () => [{ table: 'kwiga.coupons', key: ['cabinet', 'coupon_id'], scope: { cabinet } }],
+    finish: (candidate) => ({ watermark: candidate, lastFullAt: plan.full ? now : (saved.lastFullAt ?? null) }),
+  })
 }

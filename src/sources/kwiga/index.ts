@@ -7,7 +7,7 @@ import { contactProductsStream } from './contact-products.js'
 import { contactsStream } from './contacts.js'
 import { courseUsersStream } from './course-users.js'
 import { contactListsStream, couponsStream, coursesStream, offersStream, productsStream, timezonesStream } from './dimensions.js'
-import { DEFAULT_KWIGA_OPTIONS, type KwigaSourceOptions, type ResolvedKwigaOptions, type StreamRun } from './stream-context.js'
+import { DEFAULT_KWIGA_OPTIONS, type KwigaSourceOptions, type KwigaStreamDef, type ResolvedKwigaOptions } from './stream-context.js'
 
 export type { KwigaSourceOptions } from './stream-context.js'
 
@@ -16,7 +16,9 @@ export const KWIGA_STREAMS = ['timezones', 'products', 'offers', 'courses', 'cou
 
 export type KwigaStreamName = (typeof KWIGA_STREAMS)[number]
 
-const RUNS: Record<KwigaStreamName, (cabinet: string) => StreamRun> = {
+// Each stream has its own state type (checked by its schema when the runner loads it).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const RUNS: Record<KwigaStreamName, (cabinet: string) => KwigaStreamDef<any>> = {
   timezones: timezonesStream,
   products: productsStream,
   offers: offersStream,
@@ -48,13 +50,14 @@ export function createKwigaSource(overrides: KwigaSourceOptions = {}): SourceMod
 
 export const kwigaSource: SourceModule = createKwigaSource()
 
-function kwigaStream(cabinet: KwigaCabinetConfig, name: KwigaStreamName, options: ResolvedKwigaOptions): Stream {
-  const run = RUNS[name](cabinet.name)
+function kwigaStream<S>(cabinet: KwigaCabinetConfig, name: KwigaStreamName, options: ResolvedKwigaOptions): Stream<S> {
+  const def: KwigaStreamDef<S> = RUNS[name](cabinet.name)
   return {
     source: 'kwiga',
     account: cabinet.name,
     name,
-    run(ctx: StreamContext): AsyncIterable<Batch> {
+    stateSchema: def.state,
+    run(ctx: StreamContext<S>): AsyncIterable<Batch<S>> {
       const client = new KwigaClient({
         cabinet,
         clock: ctx.clock,
@@ -66,7 +69,7 @@ function kwigaStream(cabinet: KwigaCabinetConfig, name: KwigaStreamName, options
       })
       const full = (watermark: unknown, lastFullAt: string | null) =>
         Boolean(ctx.options.full) || watermark == null || lastFullAt === null || ctx.clock.now() - Date.parse(lastFullAt) >= options.fullRefreshMs
-      return run({ ctx, client, cabinet, options, full })
+      return def.run({ ctx, client, cabinet, options, full })
     },
   }
 }

@@ -1,8 +1,8 @@
+import type { ZodType } from 'zod'
 import type { KwigaCabinetConfig } from '../../config.js'
 import type { Batch, StreamContext } from '../types.js'
 import type { KwigaClient } from './client.js'
-import type { CrawlPlan } from './crawl.js'
-import { isItem } from './values.js'
+import type { CrawlPlan, CrawlState } from './crawl.js'
 
 /** Tunables of the KWIGA source; every field has a default (`createKwigaSource`). */
 export interface KwigaSourceOptions {
@@ -32,8 +32,8 @@ export const DEFAULT_KWIGA_OPTIONS: ResolvedKwigaOptions = {
 }
 
 /** What a stream's run function gets: the runner's context plus this cabinet's client. */
-export interface StreamKit {
-  ctx: StreamContext
+export interface StreamKit<S> {
+  ctx: StreamContext<S>
   client: KwigaClient
   cabinet: KwigaCabinetConfig
   options: ResolvedKwigaOptions
@@ -41,17 +41,21 @@ export interface StreamKit {
   full(watermark: unknown, lastFullAt: string | null): boolean
 }
 
-export type StreamRun = (k: StreamKit) => AsyncIterable<Batch>
+/** A KWIGA stream: its state schema and what it does with its kit. */
+export interface KwigaStreamDef<S> {
+  state: ZodType<S>
+  run(k: StreamKit<S>): AsyncIterable<Batch<S>>
+}
 
 /**
  * The plan saved by a run that did not finish (resumed at its page, with its filters), unless
  * `--full` asks for more than that plan covers; otherwise a fresh plan.
  */
-export function resumablePlan<C>(ctx: StreamContext, fresh: () => CrawlPlan<C>): CrawlPlan<C> {
+export function resumablePlan<C>(ctx: StreamContext<CrawlState<C>>, fresh: () => CrawlPlan<C>): CrawlPlan<C> {
   const saved = ctx.state?.plan
-  if (isItem(saved) && Array.isArray(saved.steps) && typeof saved.step === 'number' && typeof saved.page === 'number' && (!ctx.options.full || saved.full === true)) {
+  if (saved && (!ctx.options.full || saved.full)) {
     ctx.log.info({ step: saved.step, page: saved.page }, 'resuming the crawl where the last run stopped')
-    return saved as unknown as CrawlPlan<C>
+    return saved
   }
   return fresh()
 }

@@ -33,19 +33,30 @@ export function text(value: unknown): string | null {
 
 const DIGITS = /^-?\d{1,19}$/
 
-/** A bigint id from a number or a numeric string, as a string (ids exceed int32, §6). */
+const INT8_MIN = -(2n ** 63n)
+const INT8_MAX = 2n ** 63n - 1n
+
+/** A bigint id from a number or a numeric string, as a string (ids exceed int32, §6); null beyond bigint. */
 export function id(value: unknown): string | null {
-  if (typeof value === 'number') return Number.isSafeInteger(value) ? String(value) : null
-  if (typeof value === 'bigint') return value.toString()
-  if (typeof value === 'string' && DIGITS.test(value.trim())) return String(BigInt(value.trim()))
-  return null
+  let n: bigint
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) return null
+    n = BigInt(value)
+  } else if (typeof value === 'bigint') n = value
+  else if (typeof value === 'string' && DIGITS.test(value.trim())) n = BigInt(value.trim())
+  else return null
+  return n < INT8_MIN || n > INT8_MAX ? null : n.toString()
 }
 
-/** An integer from a number or a string of digits (not `1e3`, `0x10` or `12abc`). */
+const INT4_MAX = 2 ** 31 - 1
+
+/** An integer column value from a number or a string of digits (not `1e3`, `0x10` or `12abc`); null beyond integer. */
 export function int(value: unknown): number | null {
-  if (typeof value === 'number') return Number.isSafeInteger(value) ? value : null
-  if (typeof value !== 'string' || !/^-?\d{1,15}$/.test(value.trim())) return null
-  return Number(value.trim())
+  let n: number
+  if (typeof value === 'number') n = value
+  else if (typeof value === 'string' && /^-?\d{1,10}$/.test(value.trim())) n = Number(value.trim())
+  else return null
+  return Number.isInteger(n) && n >= -INT4_MAX - 1 && n <= INT4_MAX ? n : null
 }
 
 const DECIMAL = /^-?\d+(\.\d+)?$/
@@ -76,7 +87,10 @@ export function time(value: unknown): string | null {
   // `2024-01-02 10:00:00` (no zone) is UTC (§4.27); one with a zone keeps it.
   const zoned = /(?:Z|[+-]\d{2}:?\d{2})$/.test(v.slice(10))
   const ms = Date.parse(v.includes(' ') && !v.includes('T') ? v.replace(' ', 'T') + (zoned ? '' : 'Z') : v)
-  return Number.isFinite(ms) ? new Date(ms).toISOString() : null
+  if (!Number.isFinite(ms)) return null
+  // Years 1..9999 only: year 0 does not exist, and a zone must not push a time past either end.
+  const iso = new Date(ms).toISOString()
+  return /^\d{4}-/.test(iso) && !iso.startsWith('0000') ? iso : null
 }
 
 /**
