@@ -1,7 +1,7 @@
 /**
  * Dataset entities → KWIGA wire JSON. Every deliberate deviation from the documented schema is decided
  * per entity by a seeded hash (`quirk`), so the same seed always yields the same bytes. Section numbers
- * refer to shared/reference/kwiga-api.md.
+ * refer to docs/kwiga.md.
  */
 import {
   CABINET_TIMEZONE,

@@ -1,6 +1,6 @@
 /**
  * KWIGA public API simulator: a real HTTP server on loopback serving deterministic cabinets with the
- * quirks of the real API (shared/reference/kwiga-api.md). Used by tests, the demo and the benchmarks.
+ * quirks of the real API (docs/kwiga.md). Used by tests, the demo and the benchmarks.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'

@@ -18,7 +18,7 @@ import { indexProgram, normalizeCourseUser, programOf } from './program.js'
 import { decimal, enumAt, id, int, text, time, utcTime } from './values.js'
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/kwiga')
-// Payloads are the reference's example answers (shared/seeds, api-doc.kwiga.com/ua), made valid JSON.
+// Payloads are the reference's example answers (api-doc.kwiga.com/ua, see docs/kwiga.md), made valid JSON.
 const fixture = (name: string) => JSON.parse(readFileSync(path.join(FIXTURES, `${name}.json`), 'utf8')) as { data: any }
 
 describe('value coercion', () => {
