@@ -13,7 +13,9 @@ afterEach(async () => {
 
 describe('export lease span', () => {
   it('a concurrent run does not export a window again while the first run downloads it', async () => {
-    h = await startHarness({ sim: { readyAfterMs: () => 0 }, source: { fullStart: '2025-06-01' } })
+    // The second run waits for the slot at most 60 s (virtual time, which jumps while both only wait),
+    // well inside the lease's expiry: it must find the window loaded, or give up, never export it again.
+    h = await startHarness({ sim: { readyAfterMs: () => 0 }, source: { fullStart: '2025-06-01', busyWaitMs: 60_000 } })
     // The first ready body trickles in for about a second of real time.
     h.sim.injectFault('school', { kind: 'slow', bytesPerTick: 1500, tickMs: 40 })
     const [a, b] = await Promise.all([h.sync({ streams: ['users'] }), h.sync({ streams: ['users'] })])
