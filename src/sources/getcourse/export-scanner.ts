@@ -1,3 +1,5 @@
+import { CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, describeByte, isSpace, MAX_DEPTH, OPEN_BRACE, OPEN_BRACKET, QUOTE, ValueScanner } from './value-scanner.js'
+
 /**
  * A streaming scanner for one GetCourse export body: `{"success":…,"info":{"fields":[…],"items":[[…],…]}}`
  * (reference §3.2), or a saved file holding just the `info` object.
@@ -16,21 +18,10 @@ export class ExportSyntaxError extends Error {
   override name = 'ExportSyntaxError'
 }
 
-const QUOTE = 0x22
-const BACKSLASH = 0x5c
-const OPEN_BRACKET = 0x5b
-const CLOSE_BRACKET = 0x5d
-const OPEN_BRACE = 0x7b
-const CLOSE_BRACE = 0x7d
-const COMMA = 0x2c
-const COLON = 0x3a
+export { MAX_DEPTH, MAX_VALUE_BYTES } from './value-scanner.js'
 
 /** Rows are parsed once this many bytes of complete rows have been seen (kept below V8's 128 KB large-object limit). */
 const SUB_BATCH_BYTES = 96 * 1024
-/** One row (or envelope value) larger than this is not an export. */
-export const MAX_VALUE_BYTES = 256 * 1024 * 1024
-/** GetCourse rows nest two levels (row → tags); anything deeper than this is refused before JSON.parse / JSON.stringify recurse on it. */
-export const MAX_DEPTH = 64
 
 /** A row the scanner could frame but not parse; the loader quarantines it with its reason. */
 export class UnreadableRow {
@@ -42,10 +33,6 @@ export class UnreadableRow {
 }
 
 const ENVELOPE_KEYS = new Set(['success', 'error', 'error_code', 'error_message'])
-
-const isSpace = (b: number) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09
-/** Bytes a JSON number or literal (`true`, `null`, `-1.5e3`) is made of. */
-const isLiteral = (b: number) => (b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x7a) || (b >= 0x41 && b <= 0x5a) || b === 0x2d || b === 0x2b || b === 0x2e
 
 const enum State {
   BeforeRoot,
@@ -76,10 +63,6 @@ const enum State {
 type Capture = 'key' | 'keep' | 'skip'
 type Frame = 'root' | 'info'
 
-function describeByte(b: number): string {
-  return b >= 0x20 && b < 0x7f ? `"${String.fromCharCode(b)}"` : `byte 0x${b.toString(16).padStart(2, '0')}`
-}
-
 export class ExportScanner {
   /** `fields` as sent (validated by the reader), once seen. */
   fields: unknown = undefined
@@ -97,19 +80,10 @@ export class ExportScanner {
   /** Byte offset of the current chunk in the body (for messages). */
   private offset = 0
 
-  // Scanning one value across chunks.
-  private depth = 0
-  /** The current row nests deeper than MAX_DEPTH: it is scanned to its end and handed on as an UnreadableRow. */
-  private tooDeep = false
-  private inString = false
-  /** The chunk ended inside a string right after an unpaired backslash: the next byte is escaped. */
-  private pendingEscape = false
-  private literal = false
+  /** Scanning one value across chunks. */
+  private readonly value = new ValueScanner((message, i) => this.fail(message, i))
   /** Where the value (or the run of unparsed rows) starts in the current chunk. */
   private start = -1
-  /** Bytes of the value / row run from earlier chunks. */
-  private carry: Buffer[] = []
-  private carryBytes = 0
 
   // Rows: the run of complete rows not parsed yet is [start, runEnd) of the chunk, after `carry`.
   private runRows = 0
@@ -129,12 +103,12 @@ export class ExportScanner {
     while (i < n) {
       switch (this.state) {
         case State.InRow: {
-          const end = this.advance(buf, i, n)
+          const end = this.value.advance(buf, i, n, !this.itemsObject)
           if (end < 0) {
             i = n
             break
           }
-          if (this.tooDeep) {
+          if (this.value.tooDeep) {
             this.unreadableRow(buf, end)
             this.state = State.RowCommaOrEnd
             i = end
@@ -142,7 +116,7 @@ export class ExportScanner {
           }
           this.runRows++
           this.runEnd = end
-          if (this.itemsObject || this.carryBytes + end - this.start >= SUB_BATCH_BYTES) this.flushRows(buf)
+          if (this.itemsObject || this.value.carryBytes + end - this.start >= SUB_BATCH_BYTES) this.flushRows(buf)
           this.state = State.RowCommaOrEnd
           i = end
           break
@@ -167,13 +141,13 @@ export class ExportScanner {
           } else {
             if (this.start < 0) this.start = i
             this.rowStart = i
-            i = this.beginValue(buf, i)
+            i = this.value.begin(buf, i)
             this.state = State.InRow
           }
           break
         }
         case State.InValue: {
-          const end = this.advance(buf, i, n)
+          const end = this.value.advance(buf, i, n, false)
           if (end < 0) {
             i = n
             break
@@ -188,8 +162,8 @@ export class ExportScanner {
     }
     // Complete rows are parsed at every chunk end, so `carry` only ever holds one partial value.
     if (this.runRows) this.flushRows(buf)
-    if (this.state === State.InRow) this.keep(buf.subarray(this.rowStart, n))
-    else if (this.state === State.InValue && this.capture !== 'skip') this.keep(buf.subarray(this.start, n))
+    if (this.state === State.InRow) this.value.keep(buf.subarray(this.rowStart, n))
+    else if (this.state === State.InValue && this.capture !== 'skip') this.value.keep(buf.subarray(this.start, n))
     this.start = -1
     this.offset += n
   }
@@ -238,7 +212,7 @@ export class ExportScanner {
         this.capture = 'key'
         this.start = i
         this.state = State.InValue
-        return this.beginValue(buf, i)
+        return this.value.begin(buf, i)
       case State.Colon:
         if (b !== COLON) this.fail(`expected ":" after "${this.key}", got ${describeByte(b)}`, i)
         this.state = State.Value
@@ -258,7 +232,7 @@ export class ExportScanner {
         this.capture = (frame === 'root' && ENVELOPE_KEYS.has(this.key)) || this.key === 'fields' ? 'keep' : 'skip'
         this.start = i
         this.state = State.InValue
-        return this.beginValue(buf, i)
+        return this.value.begin(buf, i)
       }
       case State.CommaOrEnd:
         if (b === COMMA) {
@@ -272,7 +246,7 @@ export class ExportScanner {
         this.capture = 'skip'
         this.inRowKey = true
         this.state = State.InValue
-        return this.beginValue(buf, i)
+        return this.value.begin(buf, i)
       case State.RowColon:
         if (b !== COLON) this.fail(`expected ":" in items, got ${describeByte(b)}`, i)
         this.state = State.Row
@@ -304,7 +278,7 @@ export class ExportScanner {
       this.start = -1
       return
     }
-    const value = this.parseValue(this.collect(buf, this.start, end))
+    const value = this.parseValue(this.value.collect(buf, this.start, end))
     this.start = -1
     if (this.capture === 'key') {
       this.key = typeof value === 'string' ? value : String(value)
@@ -316,89 +290,10 @@ export class ExportScanner {
     this.state = State.CommaOrEnd
   }
 
-  /** Starts scanning a value at its first byte; returns where scanning continues. */
-  private beginValue(buf: Buffer, i: number): number {
-    const b = buf[i]!
-    this.depth = 0
-    this.tooDeep = false
-    this.inString = false
-    this.pendingEscape = false
-    this.literal = false
-    if (b === QUOTE) this.inString = true
-    else if (b === OPEN_BRACKET || b === OPEN_BRACE) this.depth = 1
-    else if (isLiteral(b)) {
-      this.literal = true
-      return i
-    } else this.fail(`expected a value, got ${describeByte(b)}`, i)
-    return i + 1
-  }
-
-  /**
-   * Moves through the current value from `i`: returns the index just past its end, or -1 when the
-   * chunk ended first (the state is kept for the next chunk). Strings are skipped with indexOf.
-   */
-  private advance(buf: Buffer, i: number, n: number): number {
-    if (this.literal) {
-      while (i < n && isLiteral(buf[i]!)) i++
-      if (i === n) return -1
-      this.literal = false
-      return i
-    }
-    let depth = this.depth
-    for (;;) {
-      if (this.inString) {
-        let from = i
-        for (;;) {
-          const q = buf.indexOf(QUOTE, from)
-          // An odd run of backslashes before the quote escapes it; a run reaching back to where
-          // this chunk's scan began continues one the previous chunk may have left open.
-          let p = (q < 0 ? n : q) - 1
-          while (p >= from && buf[p] === BACKSLASH) p--
-          let run = (q < 0 ? n : q) - 1 - p
-          if (p < from && this.pendingEscape) run++
-          this.pendingEscape = false
-          if (q < 0) {
-            this.pendingEscape = (run & 1) === 1
-            this.depth = depth
-            return -1
-          }
-          from = q + 1
-          if ((run & 1) === 0) break
-        }
-        this.inString = false
-        i = from
-        if (depth === 0) return i
-      }
-      while (i < n) {
-        const b = buf[i++]!
-        if (b === QUOTE) {
-          this.inString = true
-          break
-        }
-        if (b === OPEN_BRACKET || b === OPEN_BRACE) {
-          // Inside a row, too deep a cell costs that row only (quarantined); anywhere else it is fatal.
-          if (++depth > MAX_DEPTH && !this.tooDeep) {
-            if (this.state === State.InRow && !this.itemsObject) this.tooDeep = true
-            else this.fail(`a value nests deeper than ${MAX_DEPTH} levels`, i - 1)
-          }
-        } else if (b === CLOSE_BRACKET || b === CLOSE_BRACE) {
-          if (--depth === 0) {
-            this.depth = 0
-            return i
-          }
-        }
-      }
-      if (!this.inString) {
-        this.depth = depth
-        return -1
-      }
-    }
-  }
-
   /** A row too deep to parse: the complete rows before it are parsed, it becomes an UnreadableRow. */
   private unreadableRow(buf: Buffer, end: number): void {
     if (this.runRows) this.flushRows(buf)
-    const text = this.collect(buf, this.rowStart, end)
+    const text = this.value.collect(buf, this.rowStart, end)
     this.start = -1
     const first = /^\[\s*("(?:[^"\\]|\\.){0,200}"|-?\d{1,30})/.exec(text.slice(0, 512))
     let recordKey: string | null = null
@@ -415,29 +310,12 @@ export class ExportScanner {
   /** Parses the run of complete rows [start, runEnd) (after `carry`) into `rows`. */
   private flushRows(buf: Buffer): void {
     const first = this.total + 1
-    const values = this.parseValue(this.collect(buf, this.start < 0 ? 0 : this.start, this.runEnd), this.itemsObject ? '' : '[', this.itemsObject ? '' : ']', `rows ${first}–${first + this.runRows - 1}`)
+    const values = this.parseValue(this.value.collect(buf, this.start < 0 ? 0 : this.start, this.runEnd), this.itemsObject ? '' : '[', this.itemsObject ? '' : ']', `rows ${first}–${first + this.runRows - 1}`)
     const list = this.itemsObject ? [values] : (values as unknown[])
     for (const v of list) this.rows.push(Array.isArray(v) ? v : [v])
     this.total += list.length
     this.runRows = 0
     this.start = -1
-  }
-
-  private keep(part: Buffer): void {
-    this.carryBytes += part.length
-    if (this.carryBytes > MAX_VALUE_BYTES) this.fail(`a value is larger than ${MAX_VALUE_BYTES >> 20} MB`, 0)
-    // Copied: the caller may reuse its chunk buffers.
-    this.carry.push(Buffer.from(part))
-  }
-
-  /** The value's text: earlier chunks' bytes plus [from, to) of this chunk, decoded as UTF-8. */
-  private collect(buf: Buffer, from: number, to: number): string {
-    if (!this.carry.length) return buf.toString('utf8', from, to)
-    this.carry.push(buf.subarray(from, to))
-    const text = Buffer.concat(this.carry).toString('utf8')
-    this.carry = []
-    this.carryBytes = 0
-    return text
   }
 
   private parseValue(text: string, before = '', after = '', what = this.capture === 'key' ? 'a key' : `"${this.key}"`): unknown {
