@@ -83,6 +83,9 @@ export class ExportCollector implements Readiness {
       const batch = rowsBatch(this.stream, normalizer, event.rows, rowsListing)
       rows += event.rows.length
       this.ctx.progress({ phase: `export ${record.exportId} loading`, done: rows })
+      // The lease is held until the load commits: renewed as the download goes, so that a download
+      // longer than the lease's expiry does not hand the slot (and this window) to another run.
+      if (this.slot.holdsLease) await this.slot.renew(record.exportId)
       if (event.type === 'rows') {
         yield batch
         continue
