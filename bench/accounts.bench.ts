@@ -22,7 +22,13 @@ const KEY = 'bench-accounts-key-8a2f'
 const GC_ACCOUNTS = 50
 const KW_CABINETS = 10
 
-const gcSize = (i: number, scale: number) => ({ users: Math.round((120 + 6 * i) * scale), deals: Math.round((180 + 9 * i) * scale), payments: Math.round((100 + 5 * i) * scale), groups: 3, seed: 500 + i })
+const gcSize = (i: number, scale: number) => ({
+  users: Math.round((120 + 6 * i) * scale),
+  deals: Math.round((180 + 9 * i) * scale),
+  payments: Math.round((100 + 5 * i) * scale),
+  groups: 3,
+  seed: 500 + i,
+})
 const kwSize = (i: number, scale: number) => ({ contacts: Math.round((80 + 20 * i) * scale), courses: 2, usersPerCourse: 15, seed: 900 + i })
 
 export const bench: Bench = {
@@ -35,7 +41,14 @@ export const bench: Bench = {
     const sets = ['cD', 'cN'] as const
     const gc = sets.flatMap((set) => Array.from({ length: GC_ACCOUNTS }, (_, i) => ({ account: `${set}-gc${i + 1}`, key: KEY, ...gcSize(i + 1, scale) })))
     gc.push({ account: 'solo-gc', key: KEY, ...gcSize(GC_ACCOUNTS, scale) })
-    const kw = sets.flatMap((set) => Array.from({ length: KW_CABINETS }, (_, i) => ({ name: `${set}-kw${i + 1}`, token: `tok-${set}-kw${i + 1}-bench`, cabinetHash: `hash-${set}-kw${i + 1}`, ...kwSize(i + 1, scale) })))
+    const kw = sets.flatMap((set) =>
+      Array.from({ length: KW_CABINETS }, (_, i) => ({
+        name: `${set}-kw${i + 1}`,
+        token: `tok-${set}-kw${i + 1}-bench`,
+        cabinetHash: `hash-${set}-kw${i + 1}`,
+        ...kwSize(i + 1, scale),
+      })),
+    )
     kw.push({ name: 'solo-kw', token: 'tok-solo-kw-bench', cabinetHash: 'hash-solo-kw', ...kwSize(KW_CABINETS, scale) })
 
     const gcSim = await startGetcourseSimulator({ accounts: gc, clock, readyAfterMs: ({ stream, rows, filters }) => readinessMs(stream, rows, filters) })
@@ -54,19 +67,26 @@ export const bench: Bench = {
         const r0 = performance.now()
         const res = await runSync({ warehouse, config, log: benchLog, clock, sources, concurrency }, { accounts })
         const bad = res.results.filter((r) => r.status !== 'succeeded')
-        if (bad.length) throw new Error(`accounts bench: ${bad.length} stream(s) did not succeed, e.g. ${bad[0]!.account}/${bad[0]!.stream}: ${bad[0]!.status} ${bad[0]!.message}`)
+        if (bad.length)
+          throw new Error(
+            `accounts bench: ${bad.length} stream(s) did not succeed, e.g. ${bad[0]!.account}/${bad[0]!.stream}: ${bad[0]!.status} ${bad[0]!.message}`,
+          )
         return { ms: clock.now() - t0, real: (performance.now() - r0) / 1000, res }
       }
       const soloGc = await timed(['solo-gc'])
       const soloKw = await timed(['solo-kw'])
       const slowest = Math.max(soloGc.ms, soloKw.ms)
-      const names = (set: string) => [...gc.filter((a) => a.account.startsWith(`${set}-`)).map((a) => a.account), ...kw.filter((c) => c.name.startsWith(`${set}-`)).map((c) => c.name)]
+      const names = (set: string) => [
+        ...gc.filter((a) => a.account.startsWith(`${set}-`)).map((a) => a.account),
+        ...kw.filter((c) => c.name.startsWith(`${set}-`)).map((c) => c.name),
+      ]
       // What `sync` and the scheduler pass to runSync.
       const defaultConcurrency = config.concurrency
       const allD = await timed(names('cD'), defaultConcurrency)
       const allN = await timed(names('cN'), GC_ACCOUNTS + KW_CABINETS)
       const min = (ms: number) => ms / 60_000
-      const note = (r: { real: number; res: SyncSummary }) => `${r.res.results.length} streams, ${r.res.results.reduce((n, x) => n + x.counts.read, 0).toLocaleString('en-US')} rows, ${r.real.toFixed(0)} s real`
+      const note = (r: { real: number; res: SyncSummary }) =>
+        `${r.res.results.length} streams, ${r.res.results.reduce((n, x) => n + x.counts.read, 0).toLocaleString('en-US')} rows, ${r.real.toFixed(0)} s real`
       return [
         {
           name: `${GC_ACCOUNTS} GetCourse + ${KW_CABINETS} KWIGA in one run, default concurrency ${defaultConcurrency} (virtual wall)`,
@@ -84,7 +104,12 @@ export const bench: Bench = {
           target: { op: '<=', value: 1.5, of: 'ratio' },
           note: note(allN),
         },
-        { name: 'slowest GetCourse account alone', value: min(soloGc.ms), unit: 'min', note: `${note(soloGc)}; ${gcSim.stats('solo-gc').exportsStarted} exports` },
+        {
+          name: 'slowest GetCourse account alone',
+          value: min(soloGc.ms),
+          unit: 'min',
+          note: `${note(soloGc)}; ${gcSim.stats('solo-gc').exportsStarted} exports`,
+        },
         { name: 'slowest KWIGA cabinet alone', value: min(soloKw.ms), unit: 'min', note: note(soloKw) },
       ] satisfies Figure[]
     } finally {

@@ -39,7 +39,10 @@ async function benchDump(warehouse: Warehouse, rows: number): Promise<Figure[]> 
     const base = await time(async () => {
       const client = await warehouse.pool!.connect()
       try {
-        await pipeline(client.query(copyTo(`copy (select * from getcourse.deals order by account, id) to stdout with (format csv, header)`)), createWriteStream(copyFile))
+        await pipeline(
+          client.query(copyTo(`copy (select * from getcourse.deals order by account, id) to stdout with (format csv, header)`)),
+          createWriteStream(copyFile),
+        )
       } finally {
         client.release()
       }
@@ -52,9 +55,27 @@ async function benchDump(warehouse: Warehouse, rows: number): Promise<Figure[]> 
     clearInterval(sampler)
     const copyRate = n / (base.ms / 1000)
     return [
-      { name: `dump getcourse.deals (${n.toLocaleString('en-US')} rows)`, value: n / (dump.ms / 1000), unit: 'rows/s', baseline: { name: 'COPY TO STDOUT', value: copyRate }, target: { op: '>=', value: 0.5, of: 'ratio' }, note: `${(statSync(dump.result.file).size / 1e6).toFixed(0)} MB` },
-      { name: 'dump --excel', value: n / (excel.ms / 1000), unit: 'rows/s', baseline: { name: 'COPY TO STDOUT', value: copyRate }, target: { op: '>=', value: 0.5, of: 'ratio' } },
-      { name: 'dump memory growth (RSS peak − start)', value: (peak - rssBefore) / 1e6, unit: 'MB', note: 'streamed with backpressure: independent of table size' },
+      {
+        name: `dump getcourse.deals (${n.toLocaleString('en-US')} rows)`,
+        value: n / (dump.ms / 1000),
+        unit: 'rows/s',
+        baseline: { name: 'COPY TO STDOUT', value: copyRate },
+        target: { op: '>=', value: 0.5, of: 'ratio' },
+        note: `${(statSync(dump.result.file).size / 1e6).toFixed(0)} MB`,
+      },
+      {
+        name: 'dump --excel',
+        value: n / (excel.ms / 1000),
+        unit: 'rows/s',
+        baseline: { name: 'COPY TO STDOUT', value: copyRate },
+        target: { op: '>=', value: 0.5, of: 'ratio' },
+      },
+      {
+        name: 'dump memory growth (RSS peak − start)',
+        value: (peak - rssBefore) / 1e6,
+        unit: 'MB',
+        note: 'streamed with backpressure: independent of table size',
+      },
     ]
   } finally {
     rmSync(dir, { recursive: true, force: true })

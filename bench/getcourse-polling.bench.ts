@@ -29,7 +29,10 @@ const clampReadiness = (ms: number) => Math.min(20 * 60_000, Math.max(5_000, ms)
 /** The median readiness of an export of `rows` rows: what an oracle without the noise would know. */
 export const medianReadinessMs = (rows: number) => clampReadiness(4_000 + rows * 900)
 export function readinessMs(stream: string, rows: number, filters: Record<string, string>, sigma = READINESS_SIGMA): number {
-  const key = `${stream}?${Object.entries(filters).sort().map(([k, v]) => `${k}=${v}`).join('&')}`
+  const key = `${stream}?${Object.entries(filters)
+    .sort()
+    .map(([k, v]) => `${k}=${v}`)
+    .join('&')}`
   return Math.round(clampReadiness((4_000 + rows * 900) * Math.exp(sigma * normal(key))))
 }
 
@@ -87,7 +90,15 @@ function traces(log: readonly SimRequest[], account: string, readiness: readonly
         continue
       }
       const stream = r.path.split('/')[4] === 'groups' ? 'group_members' : r.path.split('/')[4]!
-      out.set(r.exportId, { exportId: r.exportId, stream, query: r.query, startedAt: r.at, readyMs: readiness[started++]!, requests: 1 + startsBefore, fetchedAt: NaN })
+      out.set(r.exportId, {
+        exportId: r.exportId,
+        stream,
+        query: r.query,
+        startedAt: r.at,
+        readyMs: readiness[started++]!,
+        requests: 1 + startsBefore,
+        fetchedAt: NaN,
+      })
       startsBefore = 0
     } else if (r.path.includes('/exports/') && r.exportId !== undefined) {
       const t = out.get(r.exportId)
@@ -107,12 +118,18 @@ export const bench: Bench = {
   async run({ warehouse: base, scale }) {
     const clock = new BenchClock(Date.UTC(2026, 0, 15, 0, 0, 0))
     const warehouse = clockedWarehouse(base, clock)
-    const readiness = new Map<string, number[]>([[ETL, []], [FIXED, []]])
+    const readiness = new Map<string, number[]>([
+      [ETL, []],
+      [FIXED, []],
+    ])
     const medians: number[] = []
     const replay: number[] = []
     const sizes = { users: Math.round(12_000 * scale), deals: Math.round(18_000 * scale), payments: Math.round(9_000 * scale), groups: 3, seed: 6161 }
     const sim = await startGetcourseSimulator({
-      accounts: [{ account: ETL, key: KEY, ...sizes }, { account: FIXED, key: KEY, ...sizes }],
+      accounts: [
+        { account: ETL, key: KEY, ...sizes },
+        { account: FIXED, key: KEY, ...sizes },
+      ],
       budget: { requests: 1_000_000, windowSeconds: 7200 },
       clock,
       readyAfterMs: ({ account, stream, rows, filters }) => {
@@ -153,10 +170,27 @@ export const bench: Bench = {
       }
       const etlWallMs = performance.now() - t0
       if (process.env.BENCH_DEBUG) {
-        const { rows: dbg } = await sql<{ export_id: string; stream: string; filter_field: string; window_from: string; window_to: string; rows: number; first_wait_ms: number; requests: number }>`
-          select export_id::text, stream, filter_field, window_from::text, window_to::text, rows, first_wait_ms, requests from etl.getcourse_exports where account = ${ETL} order by started_at`.execute(base.db)
+        const { rows: dbg } = await sql<{
+          export_id: string
+          stream: string
+          filter_field: string
+          window_from: string
+          window_to: string
+          rows: number
+          first_wait_ms: number
+          requests: number
+        }>`
+          select export_id::text, stream, filter_field, window_from::text, window_to::text, rows, first_wait_ms, requests from etl.getcourse_exports where account = ${ETL} order by started_at`.execute(
+          base.db,
+        )
         const rs = readiness.get(ETL)!
-        dbg.forEach((d, i) => console.log([i, d.stream, d.filter_field, d.window_from, d.window_to, d.rows, Math.round(rs[i]! / 1000), Math.round(d.first_wait_ms / 1000), d.requests].join('\t')))
+        dbg.forEach((d, i) =>
+          console.log(
+            [i, d.stream, d.filter_field, d.window_from, d.window_to, d.rows, Math.round(rs[i]! / 1000), Math.round(d.first_wait_ms / 1000), d.requests].join(
+              '\t',
+            ),
+          ),
+        )
       }
       const etl = traces(sim.requests, ETL, readiness.get(ETL)!).slice(0, wanted)
 
@@ -181,7 +215,11 @@ export const bench: Bench = {
       const small = sorted.slice(0, sorted.length >> 1)
       const large = sorted.slice(sorted.length >> 1)
       // Start order = readiness order = medians order (all three follow the simulator's starts).
-      const oracle = oracleBound(etl.map((t, i) => ({ medianMs: medians[i]!, readyMs: t.readyMs })), 2.3, config.getcourse[0]!.poll.maxIntervalSeconds * 1000)!
+      const oracle = oracleBound(
+        etl.map((t, i) => ({ medianMs: medians[i]!, readyMs: t.readyMs })),
+        2.3,
+        config.getcourse[0]!.poll.maxIntervalSeconds * 1000,
+      )!
       const oracleNote = `knows each export's median readiness (not its noise): first check at ${oracle.multiplier.toFixed(2)} × median, then every ×${oracle.step.toFixed(2)} of the elapsed time; best median over a grid with ≤ 2.3 requests; p90 ${(100 * oracle.p90).toFixed(0)} %`
       return [
         {
@@ -192,7 +230,12 @@ export const bench: Bench = {
           target: { op: '<=', value: 2.3, of: 'value' },
           note: `${notes.booked}; ${notes.spread}; ${history.results.length} streams, ${(etlWallMs / 1000).toFixed(1)} s real`,
         },
-        { name: 'requests per export after the first 20 (learned)', value: mean(steady.map((t) => t.requests)), unit: 'req', baseline: { name: 'fixed 30 s poll', value: mean(fixed.slice(20).map((t) => t.requests)) } },
+        {
+          name: 'requests per export after the first 20 (learned)',
+          value: mean(steady.map((t) => t.requests)),
+          unit: 'req',
+          baseline: { name: 'fixed 30 s poll', value: mean(fixed.slice(20).map((t) => t.requests)) },
+        },
         {
           name: 'extra wait beyond readiness, median',
           value: 100 * quantile(etl.map(extraShare), 0.5),
@@ -202,14 +245,33 @@ export const bench: Bench = {
         },
         { name: 'oracle bound: extra wait beyond readiness, median', value: 100 * oracle.median, unit: '% of readiness', note: oracleNote },
         { name: 'oracle bound: requests per export', value: oracle.requests, unit: 'req' },
-        { name: 'extra wait beyond readiness, p90', value: 100 * quantile(etl.map(extraShare), 0.9), unit: '% of readiness', baseline: { name: 'fixed 30 s poll', value: 100 * quantile(fixed.map(extraShare), 0.9) } },
+        {
+          name: 'extra wait beyond readiness, p90',
+          value: 100 * quantile(etl.map(extraShare), 0.9),
+          unit: '% of readiness',
+          baseline: { name: 'fixed 30 s poll', value: 100 * quantile(fixed.map(extraShare), 0.9) },
+        },
         {
           name: 'extra wait, median (shorter half of exports)',
           value: 100 * quantile(small.map(extraShare), 0.5),
           unit: '% of readiness',
           note: `readiness ≤ ${minutes(small.at(-1)!.readyMs)}; longer half: ${(100 * quantile(large.map(extraShare), 0.5)).toFixed(1)} %, ${mean(large.map((t) => t.requests)).toFixed(2)} req vs ${mean(small.map((t) => t.requests)).toFixed(2)} req`,
         },
-        { name: 'extra wait, median absolute', value: quantile(etl.map((t) => (t.fetchedAt - t.startedAt - t.readyMs) / 1000), 0.5), unit: 's', baseline: { name: 'fixed 30 s poll', value: quantile(fixed.map((t) => (t.fetchedAt - t.startedAt - t.readyMs) / 1000), 0.5) } },
+        {
+          name: 'extra wait, median absolute',
+          value: quantile(
+            etl.map((t) => (t.fetchedAt - t.startedAt - t.readyMs) / 1000),
+            0.5,
+          ),
+          unit: 's',
+          baseline: {
+            name: 'fixed 30 s poll',
+            value: quantile(
+              fixed.map((t) => (t.fetchedAt - t.startedAt - t.readyMs) / 1000),
+              0.5,
+            ),
+          },
+        },
       ] satisfies Figure[]
     } finally {
       await sim.close()
@@ -222,7 +284,9 @@ export const bench: Bench = {
 /** What public clients do: start, sleep 30 s, poll every 30 s until ready, download the body. */
 async function fixedPoll(baseUrl: string, t: ExportTrace, clock: BenchClock): Promise<void> {
   const post = async (url: string) => {
-    const res = await clock.busy(fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ key: KEY }).toString() }))
+    const res = await clock.busy(
+      fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ key: KEY }).toString() }),
+    )
     return res
   }
   const startPath = t.stream === 'group_members' ? `/pl/api/account/groups/${t.query.groupId}/users` : `/pl/api/account/${t.stream}`

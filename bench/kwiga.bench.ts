@@ -49,9 +49,14 @@ async function lost(wh: Warehouse, sim: KwigaSim, c: Cabinet): Promise<{ rows: n
   }
   const { rows: ids } = await sql<{ id: string }>`select contact_id::text as id from kwiga.contacts where cabinet = ${c.name}`.execute(wh.db)
   const have = new Set(ids.map((r) => r.id))
-  const sorted = ds.contacts.filter((x) => x.broken === null).map((x) => x.id).sort((a, b) => a - b)
+  const sorted = ds.contacts
+    .filter((x) => x.broken === null)
+    .map((x) => x.id)
+    .sort((a, b) => a - b)
   const lostListPages = new Set(sorted.flatMap((id, i) => (have.has(String(id)) ? [] : [Math.floor(i / 100)])))
-  const { rows: unchecked } = await sql<{ n: number }>`select count(*)::int as n from kwiga.contact_product_checks where cabinet = ${c.name} and checked_hash is distinct from contact_hash`.execute(wh.db)
+  const { rows: unchecked } = await sql<{
+    n: number
+  }>`select count(*)::int as n from kwiga.contact_product_checks where cabinet = ${c.name} and checked_hash is distinct from contact_hash`.execute(wh.db)
   return { rows, pages: lostListPages.size + unchecked[0]!.n, detail: detail.join(', ') || 'all tables complete' }
 }
 
@@ -60,13 +65,35 @@ function otherProcess(clock: Clock): Clock {
   return { now: () => clock.now(), sleep: (ms, signal) => clock.sleep(ms, signal), busy: (work) => clock.busy(work) }
 }
 
-async function scenario(base: Warehouse, cabinets: { cabinet: Cabinet; contacts: number }[], run: (kit: { sim: KwigaSim; clock: BenchClock; wh: Warehouse; config: Config; sync: (c: Cabinet, clock?: Clock) => ReturnType<typeof runSync> }) => Promise<void>) {
+async function scenario(
+  base: Warehouse,
+  cabinets: { cabinet: Cabinet; contacts: number }[],
+  run: (kit: {
+    sim: KwigaSim
+    clock: BenchClock
+    wh: Warehouse
+    config: Config
+    sync: (c: Cabinet, clock?: Clock) => ReturnType<typeof runSync>
+  }) => Promise<void>,
+) {
   const clock = new BenchClock(Date.UTC(2026, 0, 15, 9), true)
   const wh = clockedWarehouse(base, clock)
-  const sim = await startKwigaSimulator({ cabinets: cabinets.map(({ cabinet, contacts }) => ({ token: cabinet.token, cabinetHash: cabinet.cabinetHash, contacts, courses: 2, usersPerCourse: 20, seed: 11 })), clock, rateLimit: LIMIT })
+  const sim = await startKwigaSimulator({
+    cabinets: cabinets.map(({ cabinet, contacts }) => ({
+      token: cabinet.token,
+      cabinetHash: cabinet.cabinetHash,
+      contacts,
+      courses: 2,
+      usersPerCourse: 20,
+      seed: 11,
+    })),
+    clock,
+    rateLimit: LIMIT,
+  })
   const config = parseConfig({ kwiga: cabinets.map(({ cabinet }) => ({ ...cabinet, baseUrl: sim.url, rateLimit: LIMIT })) })
   const source = createKwigaSource()
-  const sync = (c: Cabinet, useClock: Clock = clock) => runSync({ warehouse: wh, config, log: benchLog, clock: useClock, sources: [source] }, { streams: STREAMS, accounts: [c.name] })
+  const sync = (c: Cabinet, useClock: Clock = clock) =>
+    runSync({ warehouse: wh, config, log: benchLog, clock: useClock, sources: [source] }, { streams: STREAMS, accounts: [c.name] })
   try {
     await run({ sim, clock, wh, config, sync })
     return { sim, wh }
@@ -133,8 +160,19 @@ export const bench: Bench = {
       const l = await lost(wh, sim, shared)
       const ours = sim.requests.filter((r) => r.status !== 429)
       figures.push(
-        { name: `with another consumer spending 120 req/min (${spentContacts.toLocaleString('en-US')} contacts): lost pages`, value: l.pages, unit: 'pages', target: { op: '<=', value: 0, of: 'value' }, note: `${res.ok ? 'sync ok' : 'SYNC FAILED'}; ${l.detail}` },
-        { name: 'with another consumer spending: 429 answers', value: stats.rejected429, unit: '429s', note: `${ours.length} of our requests accepted in ${((ours.at(-1)!.at - ours[0]!.at) / 60_000).toFixed(1)} virtual min (${perMinute(ours).toFixed(0)} req/min; the other spends 60 at the start of every 30 s, so we burst into what is left of each window); ${spent} spent by the other` },
+        {
+          name: `with another consumer spending 120 req/min (${spentContacts.toLocaleString('en-US')} contacts): lost pages`,
+          value: l.pages,
+          unit: 'pages',
+          target: { op: '<=', value: 0, of: 'value' },
+          note: `${res.ok ? 'sync ok' : 'SYNC FAILED'}; ${l.detail}`,
+        },
+        {
+          name: 'with another consumer spending: 429 answers',
+          value: stats.rejected429,
+          unit: '429s',
+          note: `${ours.length} of our requests accepted in ${((ours.at(-1)!.at - ours[0]!.at) / 60_000).toFixed(1)} virtual min (${perMinute(ours).toFixed(0)} req/min; the other spends 60 at the start of every 30 s, so we burst into what is left of each window); ${spent} spent by the other`,
+        },
       )
     })
 
@@ -142,17 +180,35 @@ export const bench: Bench = {
     const a: Cabinet = { name: 'kw-proc-a', token: 'tok-bench-shared-3b8e55', cabinetHash: 'hash-proc-a-20c1' }
     const b: Cabinet = { name: 'kw-proc-b', token: a.token, cabinetHash: 'hash-proc-b-8d4f' }
     const each = Math.round(3_000 * scale)
-    await scenario(warehouse, [{ cabinet: a, contacts: each }, { cabinet: b, contacts: each }], async ({ sim, clock, wh, sync }) => {
-      const [ra, rb] = await Promise.all([sync(a), sync(b, otherProcess(clock))])
-      const stats = sim.stats(a.token)
-      const la = await lost(wh, sim, a)
-      const lb = await lost(wh, sim, b)
-      const accepted = sim.requests.filter((r) => r.status !== 429)
-      figures.push(
-        { name: `two processes on one token (${each.toLocaleString('en-US')} contacts each): lost pages`, value: la.pages + lb.pages, unit: 'pages', target: { op: '<=', value: 0, of: 'value' }, note: `${ra.ok && rb.ok ? 'both syncs ok' : 'A SYNC FAILED'}; A: ${la.detail}; B: ${lb.detail}` },
-        { name: 'two processes on one token: 429 answers', value: stats.rejected429, unit: '429s', note: `${sim.requests.length} requests; accepted ${perMinute(accepted).toFixed(0)} req/min together; busiest window ${stats.maxRequestsInWindow}` },
-      )
-    })
+    await scenario(
+      warehouse,
+      [
+        { cabinet: a, contacts: each },
+        { cabinet: b, contacts: each },
+      ],
+      async ({ sim, clock, wh, sync }) => {
+        const [ra, rb] = await Promise.all([sync(a), sync(b, otherProcess(clock))])
+        const stats = sim.stats(a.token)
+        const la = await lost(wh, sim, a)
+        const lb = await lost(wh, sim, b)
+        const accepted = sim.requests.filter((r) => r.status !== 429)
+        figures.push(
+          {
+            name: `two processes on one token (${each.toLocaleString('en-US')} contacts each): lost pages`,
+            value: la.pages + lb.pages,
+            unit: 'pages',
+            target: { op: '<=', value: 0, of: 'value' },
+            note: `${ra.ok && rb.ok ? 'both syncs ok' : 'A SYNC FAILED'}; A: ${la.detail}; B: ${lb.detail}`,
+          },
+          {
+            name: 'two processes on one token: 429 answers',
+            value: stats.rejected429,
+            unit: '429s',
+            note: `${sim.requests.length} requests; accepted ${perMinute(accepted).toFixed(0)} req/min together; busiest window ${stats.maxRequestsInWindow}`,
+          },
+        )
+      },
+    )
     return figures
   },
 }

@@ -77,8 +77,22 @@ async function benchStream(warehouse: Warehouse, stream: BenchStream, rows: numb
   const baseline = { name: 'COPY FROM STDIN', value: copyRate }
   const rate = (ms: number) => rows / (ms / 1000)
   return [
-    { name: `${stream} insert (${fmt(rows)} rows, ${mb} MB)`, value: rate(insert.ms), unit: 'rows/s', baseline, target: { op: '>=', value: 0.6, of: 'ratio' }, note: `runSync + loadFileSource, ${config.batchSize}-row batches, into an empty table` },
-    { name: `${stream} full update`, value: rate(update.ms), unit: 'rows/s', baseline, target: { op: '>=', value: 0.4, of: 'ratio' }, note: `same rows, «${UPDATED_CELL[stream].title}» changed in every row: all ${fmt(rows)} updated` },
+    {
+      name: `${stream} insert (${fmt(rows)} rows, ${mb} MB)`,
+      value: rate(insert.ms),
+      unit: 'rows/s',
+      baseline,
+      target: { op: '>=', value: 0.6, of: 'ratio' },
+      note: `runSync + loadFileSource, ${config.batchSize}-row batches, into an empty table`,
+    },
+    {
+      name: `${stream} full update`,
+      value: rate(update.ms),
+      unit: 'rows/s',
+      baseline,
+      target: { op: '>=', value: 0.4, of: 'ratio' },
+      note: `same rows, «${UPDATED_CELL[stream].title}» changed in every row: all ${fmt(rows)} updated`,
+    },
     { name: `${stream} parse only`, value: parse, unit: 'rows/s', note: 'readExport of the file (scan + JSON.parse), no normalize, no database' },
     { name: `${stream} normalize only`, value: normalize, unit: 'rows/s', note: 'createNormalizer().normalize on parsed rows in memory' },
     { name: `${stream} parse + gzip archive tee`, value: archived, unit: 'rows/s', note: 'what sync adds (archiveExports); load-file does not archive' },
@@ -88,7 +102,9 @@ async function benchStream(warehouse: Warehouse, stream: BenchStream, rows: numb
 /** COPY rate of the rows the load wrote, into an empty table with the same indexes. */
 async function copyBaseline(warehouse: Warehouse, table: string): Promise<number> {
   const { rows: cols } = await sql<{ name: string }>`
-    select attname as name from pg_attribute where attrelid = ${table}::regclass and attnum > 0 and not attisdropped and attname <> 'synced_at' order by attnum`.execute(warehouse.db)
+    select attname as name from pg_attribute where attrelid = ${table}::regclass and attnum > 0 and not attisdropped and attname <> 'synced_at' order by attnum`.execute(
+    warehouse.db,
+  )
   const list = cols.map((c) => `"${c.name}"`).join(', ')
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-load-'))
   const file = path.join(dir, 'rows.copy')

@@ -18,16 +18,36 @@ export const bench: Bench = {
   async run({ warehouse, url, scale }) {
     const dir = mkdtempSync(path.join(tmpdir(), 'bench-memory-'))
     const configFile = path.join(dir, 'etl.config.json')
-    writeFileSync(configFile, JSON.stringify({ database: url, dataDir: path.join(dir, 'data'), getcourse: [{ name: 'bench', account: 'bench', key: 'bench-key-0000' }] }))
+    writeFileSync(
+      configFile,
+      JSON.stringify({ database: url, dataDir: path.join(dir, 'data'), getcourse: [{ name: 'bench', account: 'bench', key: 'bench-key-0000' }] }),
+    )
     const peak = async (rows: number, stream: 'users' | 'deals' = 'users') => {
       const file = await cachedExport(stream, rows)
       await sql.raw(`truncate getcourse.${stream}`).execute(warehouse.db)
-      const out = execFileSync(process.execPath, ['--import', './bench/peak-rss.mjs', 'bin/course-etl.js', '--config', configFile, 'load-file', '--account', 'bench', '--stream', stream, '--file', file.path], {
-        encoding: 'utf8',
-        maxBuffer: 1 << 24,
-        env: { ...process.env, LOG_LEVEL: 'warn' },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      })
+      const out = execFileSync(
+        process.execPath,
+        [
+          '--import',
+          './bench/peak-rss.mjs',
+          'bin/course-etl.js',
+          '--config',
+          configFile,
+          'load-file',
+          '--account',
+          'bench',
+          '--stream',
+          stream,
+          '--file',
+          file.path,
+        ],
+        {
+          encoding: 'utf8',
+          maxBuffer: 1 << 24,
+          env: { ...process.env, LOG_LEVEL: 'warn' },
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      )
       const m = /PEAK_RSS_KB=(\d+)/.exec(out)
       if (!m) throw new Error(`load-file did not report its peak RSS:\n${out}`)
       const { rows: n } = await sql.raw<{ n: number }>(`select count(*)::int as n from getcourse.${stream}`).execute(warehouse.db)
@@ -40,9 +60,21 @@ export const bench: Bench = {
       const deals = await peak(Math.max(2000, Math.round(1_000_000 * scale)), 'deals')
       const label = (p: typeof small) => `${p.file.rows.toLocaleString('en-US')} ${p.stream}, ${(p.file.bytes / 1e6).toFixed(0)} MB`
       const figures: Figure[] = [
-        { name: `peak RSS, load-file ${label(small)}`, value: small.mb, unit: 'MB', target: { op: '<=', value: 400, of: 'value' }, note: 'bin/course-etl.js load-file in a child process, process.resourceUsage().maxRSS' },
+        {
+          name: `peak RSS, load-file ${label(small)}`,
+          value: small.mb,
+          unit: 'MB',
+          target: { op: '<=', value: 400, of: 'value' },
+          note: 'bin/course-etl.js load-file in a child process, process.resourceUsage().maxRSS',
+        },
         { name: `peak RSS, load-file ${label(big)}`, value: big.mb, unit: 'MB', target: { op: '<=', value: 400, of: 'value' } },
-        { name: `peak RSS, load-file ${label(deals)}`, value: deals.mb, unit: 'MB', target: { op: '<=', value: 400, of: 'value' }, note: 'the widest export: 81 columns, ~1 KB a row' },
+        {
+          name: `peak RSS, load-file ${label(deals)}`,
+          value: deals.mb,
+          unit: 'MB',
+          target: { op: '<=', value: 400, of: 'value' },
+          note: 'the widest export: 81 columns, ~1 KB a row',
+        },
         {
           name: 'peak RSS: large / small export',
           value: big.mb,

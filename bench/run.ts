@@ -17,7 +17,9 @@ const scale = Number(arg('scale') ?? 1)
 
 const dir = path.dirname(fileURLToPath(import.meta.url))
 const benches: Bench[] = []
-for (const file of readdirSync(dir).filter((f) => f.endsWith('.bench.ts')).sort()) {
+for (const file of readdirSync(dir)
+  .filter((f) => f.endsWith('.bench.ts'))
+  .sort()) {
   const mod = (await import(pathToFileURL(path.join(dir, file)).href)) as { bench: Bench }
   if (!only || only.includes(mod.bench.name)) benches.push(mod.bench)
 }

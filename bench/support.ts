@@ -57,15 +57,22 @@ export function formatFigure(f: Figure): string {
 
 export function machine(serverVersion: string): string {
   const cpu = os.cpus()
-  return `${cpu.length} cores (${cpu[0]?.model.trim() ?? '?'}), Node ${process.version}, ${serverVersion}, load avg ${os.loadavg().map((l) => l.toFixed(1)).join('/')}`
+  return `${cpu.length} cores (${cpu[0]?.model.trim() ?? '?'}), Node ${process.version}, ${serverVersion}, load avg ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join('/')}`
 }
 
 export function appendResults(title: string, machineLine: string, figures: Figure[]): void {
   // Exploratory runs (BENCH_NO_RECORD=1) print their figures but leave the record alone.
   if (process.env.BENCH_NO_RECORD === '1') return
-  if (!existsSync(RESULTS)) writeFileSync(RESULTS, '# Benchmark results\n\nAppended by `npm run bench`; newest last. Ratios are against a baseline measured in the same run.\n')
+  if (!existsSync(RESULTS))
+    writeFileSync(RESULTS, '# Benchmark results\n\nAppended by `npm run bench`; newest last. Ratios are against a baseline measured in the same run.\n')
   const rows = figures.map(formatFigure).join('\n')
-  appendFileSync(RESULTS, `\n## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — ${title}\n\n${machineLine}\n\n| figure | value | baseline | ratio | target | note |\n|---|---|---|---|---|---|\n${rows}\n`)
+  appendFileSync(
+    RESULTS,
+    `\n## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — ${title}\n\n${machineLine}\n\n| figure | value | baseline | ratio | target | note |\n|---|---|---|---|---|---|\n${rows}\n`,
+  )
 }
 
 /** A fresh, migrated database on the benchmark server (BENCH_DATABASE_URL, else TEST_DATABASE_URL, else local). */

@@ -27,7 +27,11 @@ function day(value: string): string {
   }
   return value
 }
-const list = (value: string) => value.split(',').map((s) => s.trim()).filter(Boolean)
+const list = (value: string) =>
+  value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
 
 /** Everything a command needs, opened once: config → logger → warehouse (migrated). */
 export async function openApp(global: GlobalOptions, migrate = true): Promise<{ config: Config; log: Logger; warehouse: Warehouse }> {
@@ -105,26 +109,48 @@ export function buildProgram(): Command {
       if (!/^[1-9]\d*$/.test(v)) throw new InvalidArgumentError(`expected a whole number ≥ 1, got "${v}"`)
       return Number(v)
     })
-    .action(async (o: { source?: string; account?: string[]; streams?: string[]; from?: string; to?: string; full?: boolean; archive: boolean; concurrency?: number }, cmd: Command) => {
-      const { config, log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>())
-      try {
-        if (o.from && o.to && o.from > o.to) throw new EtlError('USAGE', `--from ${o.from} is after --to ${o.to}`)
-        const options: SyncOptions = { source: o.source, accounts: o.account, streams: o.streams, from: o.from, to: o.to, full: o.full, archive: o.archive && config.archiveExports }
-        if (!config.getcourse.length && !config.kwiga.length) log.warn('no accounts configured: nothing to sync (see README, Configuration)')
-        const progress = new ProgressReporter(log).start()
-        const summary = await runSync(
-          { warehouse, config, log, clock: systemClock, sources: allSources, signal: shutdownSignal(log), onProgress: progress.update, concurrency: o.concurrency ?? config.concurrency },
-          options,
-        ).finally(() => progress.stop())
-        printSummary(summary)
-        if (!summary.ok) {
-          const failed = summary.results.filter((r) => r.status === 'failed' || r.status === 'aborted')
-          throw new EtlError('USAGE', `${failed.length} stream(s) did not finish: ${failed.map((r) => `${r.source}/${r.account}/${r.stream}`).join(', ')}`)
+    .action(
+      async (
+        o: { source?: string; account?: string[]; streams?: string[]; from?: string; to?: string; full?: boolean; archive: boolean; concurrency?: number },
+        cmd: Command,
+      ) => {
+        const { config, log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>())
+        try {
+          if (o.from && o.to && o.from > o.to) throw new EtlError('USAGE', `--from ${o.from} is after --to ${o.to}`)
+          const options: SyncOptions = {
+            source: o.source,
+            accounts: o.account,
+            streams: o.streams,
+            from: o.from,
+            to: o.to,
+            full: o.full,
+            archive: o.archive && config.archiveExports,
+          }
+          if (!config.getcourse.length && !config.kwiga.length) log.warn('no accounts configured: nothing to sync (see README, Configuration)')
+          const progress = new ProgressReporter(log).start()
+          const summary = await runSync(
+            {
+              warehouse,
+              config,
+              log,
+              clock: systemClock,
+              sources: allSources,
+              signal: shutdownSignal(log),
+              onProgress: progress.update,
+              concurrency: o.concurrency ?? config.concurrency,
+            },
+            options,
+          ).finally(() => progress.stop())
+          printSummary(summary)
+          if (!summary.ok) {
+            const failed = summary.results.filter((r) => r.status === 'failed' || r.status === 'aborted')
+            throw new EtlError('USAGE', `${failed.length} stream(s) did not finish: ${failed.map((r) => `${r.source}/${r.account}/${r.stream}`).join(', ')}`)
+          }
+        } finally {
+          await warehouse.close()
         }
-      } finally {
-        await warehouse.close()
-      }
-    })
+      },
+    )
 
   program
     .command('load-file')
@@ -141,7 +167,15 @@ export function buildProgram(): Command {
       try {
         const source = loadFileSource({ account: o.account, stream: o.stream, file: o.file, groupId: o.groupId })
         const progress = new ProgressReporter(log).start()
-        const summary = await runSync({ warehouse, config, log, clock: systemClock, sources: [source], signal: shutdownSignal(log), onProgress: progress.update }).finally(() => progress.stop())
+        const summary = await runSync({
+          warehouse,
+          config,
+          log,
+          clock: systemClock,
+          sources: [source],
+          signal: shutdownSignal(log),
+          onProgress: progress.update,
+        }).finally(() => progress.stop())
         printSummary(summary)
         if (!summary.ok) throw new EtlError('USAGE', summary.results[0]?.message ?? 'load failed')
       } finally {
@@ -176,29 +210,45 @@ export function buildProgram(): Command {
     .option('--excel', 'UTF-8 BOM, ";" delimiter, CRLF, local dates: opens directly in Excel / LibreOffice')
     .option('--gzip', 'gzip the file (adds .gz)')
     .option('--list', 'print the dumpable tables and views')
-    .action(async (o: { table?: string; all?: boolean; out?: string; outDir?: string; columns?: string[]; since?: string; account?: string; excel?: boolean; gzip?: boolean; list?: boolean }, cmd: Command) => {
-      const { config, log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>())
-      try {
-        if (o.list) {
-          process.stdout.write(`${(await dumpableTables(warehouse.db)).join('\n')}\n`)
-          return
+    .action(
+      async (
+        o: {
+          table?: string
+          all?: boolean
+          out?: string
+          outDir?: string
+          columns?: string[]
+          since?: string
+          account?: string
+          excel?: boolean
+          gzip?: boolean
+          list?: boolean
+        },
+        cmd: Command,
+      ) => {
+        const { config, log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>())
+        try {
+          if (o.list) {
+            process.stdout.write(`${(await dumpableTables(warehouse.db)).join('\n')}\n`)
+            return
+          }
+          // Ctrl-C / SIGTERM stop the dump and remove its temporary file (the default action would leave it).
+          const signal = shutdownSignal(log, 'removing the unfinished file')
+          const common = { since: o.since, account: o.account, excel: o.excel, gzip: o.gzip, signal }
+          let results: DumpResult[]
+          if (o.all) {
+            if (!o.outDir || o.table) throw new EtlError('USAGE', 'use --all with --out-dir DIR (and without --table)')
+            results = await dumpAll(warehouse, config, o.outDir, common)
+          } else {
+            if (!o.table || !o.out) throw new EtlError('USAGE', 'use --table SCHEMA.TABLE --out FILE, or --all --out-dir DIR')
+            results = [await dumpTable(warehouse, config, { ...common, table: o.table, out: o.out, columns: o.columns })]
+          }
+          for (const r of results) process.stdout.write(`${r.table}: ${r.rows} rows → ${r.file}\n`)
+        } finally {
+          await warehouse.close()
         }
-        // Ctrl-C / SIGTERM stop the dump and remove its temporary file (the default action would leave it).
-        const signal = shutdownSignal(log, 'removing the unfinished file')
-        const common = { since: o.since, account: o.account, excel: o.excel, gzip: o.gzip, signal }
-        let results: DumpResult[]
-        if (o.all) {
-          if (!o.outDir || o.table) throw new EtlError('USAGE', 'use --all with --out-dir DIR (and without --table)')
-          results = await dumpAll(warehouse, config, o.outDir, common)
-        } else {
-          if (!o.table || !o.out) throw new EtlError('USAGE', 'use --table SCHEMA.TABLE --out FILE, or --all --out-dir DIR')
-          results = [await dumpTable(warehouse, config, { ...common, table: o.table, out: o.out, columns: o.columns })]
-        }
-        for (const r of results) process.stdout.write(`${r.table}: ${r.rows} rows → ${r.file}\n`)
-      } finally {
-        await warehouse.close()
-      }
-    })
+      },
+    )
 
   program
     .command('schedule')

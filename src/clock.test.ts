@@ -12,7 +12,11 @@ describe('VirtualClock', () => {
       }
     }
     await Promise.all([actor('a', [300, 300]), actor('b', [500])])
-    expect(woke).toEqual([['a', 300], ['b', 500], ['a', 600]])
+    expect(woke).toEqual([
+      ['a', 300],
+      ['b', 500],
+      ['a', 600],
+    ])
   })
 
   it('keeps whole milliseconds, like Date.now(), so stored times equal measured ones', async () => {

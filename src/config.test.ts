@@ -72,7 +72,13 @@ describe('${VAR} substitution', () => {
 
   it('ignores references in comments and never substitutes keys', () => {
     expect(load('# database: ${NOT_SET}\ndataDir: ./d\n').dataDir).toBe('./d')
-    expect(interpolateEnv({ '${A}': '${A}', n: 5, b: true, z: null, list: ['${A}', 1] }, { A: 'a' })).toEqual({ '${A}': 'a', n: 5, b: true, z: null, list: ['a', 1] })
+    expect(interpolateEnv({ '${A}': '${A}', n: 5, b: true, z: null, list: ['${A}', 1] }, { A: 'a' })).toEqual({
+      '${A}': 'a',
+      n: 5,
+      b: true,
+      z: null,
+      list: ['a', 1],
+    })
   })
 
   it('keeps a "__proto__" key a key, refused by the schema', () => {

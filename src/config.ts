@@ -84,7 +84,10 @@ const unique = <T extends { name: string }>(items: T[]) => new Set(items.map((i)
 const configSchema = z
   .object({
     /** Postgres connection string; absent → embedded Postgres (PGlite) in `dataDir/warehouse`. */
-    database: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// connection string').optional(),
+    database: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// connection string')
+      .optional(),
     /** Where the embedded database, export archive and scratch files live. */
     dataDir: z.string().default('./.data'),
     /** Keep every downloaded GetCourse export as gzip under dataDir/exports. */
@@ -129,7 +132,12 @@ const ENV_REFERENCE = /\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}/gi
 
 /** `getcourse[0].key`: how config messages name a field. */
 function fieldPath(path: readonly PropertyKey[]): string {
-  return path.length ? path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(root)'
+  return path.length
+    ? path
+        .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+        .join('')
+        .replace(/^\./, '')
+    : '(root)'
 }
 
 /**

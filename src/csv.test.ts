@@ -33,7 +33,9 @@ describe('encodeCsv', () => {
     it(`quotes a cell holding either separator, a quote, CR or LF (${JSON.stringify(format)})`, () => {
       const cells = ['Ivan;=1+1', 'a,=2+2', 'say "hi"', 'cr\rhere', 'lf\nhere', 'plain']
       const text = encodeCsv([cells], format)
-      expect(text).toBe(`"Ivan;=1+1"${format.delimiter}"a,=2+2"${format.delimiter}"say ""hi"""${format.delimiter}"cr\rhere"${format.delimiter}"lf\nhere"${format.delimiter}plain${format.eol}`)
+      expect(text).toBe(
+        `"Ivan;=1+1"${format.delimiter}"a,=2+2"${format.delimiter}"say ""hi"""${format.delimiter}"cr\rhere"${format.delimiter}"lf\nhere"${format.delimiter}plain${format.eol}`,
+      )
       expect(parse(text, { delimiter: format.delimiter, record_delimiter: format.eol })).toEqual([cells])
     })
   }

@@ -18,7 +18,7 @@ const SPECIAL = /[",;\r\n]/
 
 /** NULL → bare empty field; '' → `""`; a field with `,`, `;`, a quote, CR or LF is quoted. */
 export function encodeCsv(batch: readonly (readonly (string | null)[])[], format: CsvFormat): string {
-    let out = ''
+  let out = ''
   for (const record of batch) {
     for (let i = 0; i < record.length; i++) {
       if (i) out += format.delimiter

@@ -115,11 +115,15 @@ function summaryLines(summary: SyncSummary): string[] {
     const results = summary.results.filter((r) => r.source === source)
     if (!results.length) continue
     const sum = (k: 'read' | 'inserted' | 'updated' | 'requests') => results.reduce((n, r) => n + r.counts[k], 0)
-    lines.push(`  ${source}: ${plural(sum('read'), 'record')} read, ${plural(sum('inserted'), 'row')} inserted, ${sum('updated').toLocaleString('en-US')} updated, ${plural(sum('requests'), 'API request')}`)
+    lines.push(
+      `  ${source}: ${plural(sum('read'), 'record')} read, ${plural(sum('inserted'), 'row')} inserted, ${sum('updated').toLocaleString('en-US')} updated, ${plural(sum('requests'), 'API request')}`,
+    )
     for (const r of results) {
       const c = r.counts
       const tail = r.status === 'succeeded' ? '' : ` — ${r.status}: ${r.message ?? ''}`
-      lines.push(`    ${r.stream.padEnd(16)} ${String(c.read).padStart(6)} read ${String(c.inserted).padStart(6)} new ${String(c.updated).padStart(6)} updated ${String(c.rejected).padStart(3)} rejected${tail}`)
+      lines.push(
+        `    ${r.stream.padEnd(16)} ${String(c.read).padStart(6)} read ${String(c.inserted).padStart(6)} new ${String(c.updated).padStart(6)} updated ${String(c.rejected).padStart(3)} rejected${tail}`,
+      )
     }
   }
   return lines
@@ -145,8 +149,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   }
   const log = options.log ?? createLogger({ level: baseEnv.LOG_LEVEL ?? 'warn' })
 
-  print(`course-etl demo: simulated GetCourse school (${plural(sizes.getcourse.users, 'user')}, ${plural(sizes.getcourse.deals, 'deal')}, ${plural(sizes.getcourse.payments, 'payment')}, ${plural(sizes.getcourse.groups, 'group')})`)
-  print(`                 and KWIGA cabinet (${plural(sizes.kwiga.contacts, 'contact')}, ${sizes.kwiga.courses} courses × ${sizes.kwiga.usersPerCourse} students)`)
+  print(
+    `course-etl demo: simulated GetCourse school (${plural(sizes.getcourse.users, 'user')}, ${plural(sizes.getcourse.deals, 'deal')}, ${plural(sizes.getcourse.payments, 'payment')}, ${plural(sizes.getcourse.groups, 'group')})`,
+  )
+  print(
+    `                 and KWIGA cabinet (${plural(sizes.kwiga.contacts, 'contact')}, ${sizes.kwiga.courses} courses × ${sizes.kwiga.usersPerCourse} students)`,
+  )
   const sims = await startDemoSimulators(sizes, env, options.simulatorAnchor)
   let warehouse: Warehouse | undefined
   const ownWarehouse = !options.warehouse
@@ -163,17 +171,29 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
 
     warehouse = options.warehouse ?? (await openWarehouse({ database: config.database, dataDir: config.dataDir, log }))
     await migrateToLatest(warehouse, log)
-    const first = !(await sql<{ n: number }>`select count(*)::int as n from etl.runs where account in (${gc.name}, ${kw.name})`.execute(warehouse.db)).rows[0]!.n
+    const first = !(await sql<{ n: number }>`select count(*)::int as n from etl.runs where account in (${gc.name}, ${kw.name})`.execute(warehouse.db)).rows[0]!
+      .n
     print(`warehouse ${warehouse.label}: ${first ? 'empty, full sync' : 'seen before, incremental sync'}…`)
 
     const syncStarted = Date.now()
     const progress = new ProgressReporter(log, options.progress ?? Boolean(process.stderr.isTTY)).start()
-    const summary = await runSync({ warehouse, config, log, clock: systemClock, sources: allSources, signal: options.signal, onProgress: progress.update }).finally(() => progress.stop())
+    const summary = await runSync({
+      warehouse,
+      config,
+      log,
+      clock: systemClock,
+      sources: allSources,
+      signal: options.signal,
+      onProgress: progress.update,
+    }).finally(() => progress.stop())
     print(`synced in ${((Date.now() - syncStarted) / 1000).toFixed(1)} s:`)
     for (const line of summaryLines(summary)) print(line)
     if (!summary.ok) {
       const failed = summary.results.filter((x) => x.status === 'failed' || x.status === 'aborted')
-      throw new EtlError(failed.some((x) => x.status === 'aborted') ? 'ABORTED' : 'USAGE', `${failed.length} stream(s) did not finish: ${failed.map((x) => `${x.source}/${x.stream} (${x.message ?? x.status})`).join('; ')}`)
+      throw new EtlError(
+        failed.some((x) => x.status === 'aborted') ? 'ABORTED' : 'USAGE',
+        `${failed.length} stream(s) did not finish: ${failed.map((x) => `${x.source}/${x.stream} (${x.message ?? x.status})`).join('; ')}`,
+      )
     }
 
     const dumps: DumpResult[] = []
@@ -197,7 +217,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
 
     print('')
     print('Where to look:')
-    print(`  analyst views: analytics.revenue_daily, orders, payments, people, course_progress, group_membership, sync_freshness (\\d+ analytics.* for their comments)`)
+    print(
+      `  analyst views: analytics.revenue_daily, orders, payments, people, course_progress, group_membership, sync_freshness (\\d+ analytics.* for their comments)`,
+    )
     if (warehouse.kind === 'embedded') {
       const where = ownWarehouse ? rel(path.resolve(config.dataDir, 'warehouse')) : warehouse.label
       print(`  the warehouse is an embedded Postgres in ${where}: open it through the CLI (one process at a time), e.g.`)

@@ -169,7 +169,8 @@ export async function dumpTable(warehouse: Warehouse, config: Config, options: D
   let columns = all
   if (options.columns?.length) {
     const unknown = options.columns.filter((c) => !all.some((a) => a.name === c))
-    if (unknown.length) throw new EtlError('DUMP_INVALID', `${options.table} has no column(s) ${unknown.join(', ')}; it has ${all.map((a) => a.name).join(', ')}`)
+    if (unknown.length)
+      throw new EtlError('DUMP_INVALID', `${options.table} has no column(s) ${unknown.join(', ')}; it has ${all.map((a) => a.name).join(', ')}`)
     columns = options.columns.map((c) => all.find((a) => a.name === c)!)
   }
   const has = (n: string) => all.some((a) => a.name === n)
@@ -234,7 +235,9 @@ export async function dumpTable(warehouse: Warehouse, config: Config, options: D
       try {
         const copySql = `copy (${query}) to stdout with (format csv, delimiter '${options.excel ? ';' : ','}')`
         const header = (options.excel ? '\ufeff' : '') + encodeCsv([columns.map((c) => c.name)], options.excel ? EXCEL : PLAIN)
-        await pipeline(client.query(copyTo(copySql)), new CopyCsvFramer(header, options.excel ? EXCEL : PLAIN, (n) => (rows += n)), ...(sink as [Transform]), { signal })
+        await pipeline(client.query(copyTo(copySql)), new CopyCsvFramer(header, options.excel ? EXCEL : PLAIN, (n) => (rows += n)), ...(sink as [Transform]), {
+          signal,
+        })
       } catch (err) {
         failed = err as Error
         throw err
@@ -267,7 +270,12 @@ export async function dumpTable(warehouse: Warehouse, config: Config, options: D
 }
 
 /** `dump --all`: one file per dumpable table, named `<schema>.<table>.csv`. */
-export async function dumpAll(warehouse: Warehouse, config: Config, outDir: string, options: Omit<DumpOptions, 'table' | 'out' | 'columns'>): Promise<DumpResult[]> {
+export async function dumpAll(
+  warehouse: Warehouse,
+  config: Config,
+  outDir: string,
+  options: Omit<DumpOptions, 'table' | 'out' | 'columns'>,
+): Promise<DumpResult[]> {
   const results: DumpResult[] = []
   for (const table of await dumpableTables(warehouse.db)) {
     results.push(await dumpTable(warehouse, config, { ...options, lenient: true, table, out: path.join(outDir, `${table}.csv`) }))

@@ -108,7 +108,13 @@ export async function request(url: string, options: RequestOptions): Promise<Res
       const res = guardBody(fetched, exchange, { method, url: safeUrl, idleMs: timeouts.idleMs })
       if (res.status >= 300 && res.status < 400) {
         await res.body?.cancel()
-        throw new HttpError('HTTP_REDIRECT', `${method} ${safeUrl} answered with a redirect (${res.status}) to ${redact(res.headers.get('location') ?? '?')}; configure the address it redirects to (baseUrl)`, method, safeUrl, res.status)
+        throw new HttpError(
+          'HTTP_REDIRECT',
+          `${method} ${safeUrl} answered with a redirect (${res.status}) to ${redact(res.headers.get('location') ?? '?')}; configure the address it redirects to (baseUrl)`,
+          method,
+          safeUrl,
+          res.status,
+        )
       }
       const retryable = RETRY_STATUS.has(res.status) && !(res.status === 429 && options.retry429 === false)
       if (!retryable) return res
@@ -120,8 +126,18 @@ export async function request(url: string, options: RequestOptions): Promise<Res
       if (err instanceof HttpError) throw err
       if (options.signal?.aborted) throw new EtlError('ABORTED', 'request aborted', { cause: err })
       lastError = exchange.headersTimedOut
-        ? new HttpError('HTTP_TIMEOUT', `${method} ${safeUrl} sent no response headers within ${seconds(timeouts.headersMs)} (http.headersTimeoutSeconds)`, method, safeUrl)
-        : new HttpError('HTTP_NETWORK', `${method} ${safeUrl} failed: ${redact((err as Error).message)}${(err as { cause?: { code?: string } }).cause?.code ? ` (${(err as { cause: { code: string } }).cause.code})` : ''}`, method, safeUrl)
+        ? new HttpError(
+            'HTTP_TIMEOUT',
+            `${method} ${safeUrl} sent no response headers within ${seconds(timeouts.headersMs)} (http.headersTimeoutSeconds)`,
+            method,
+            safeUrl,
+          )
+        : new HttpError(
+            'HTTP_NETWORK',
+            `${method} ${safeUrl} failed: ${redact((err as Error).message)}${(err as { cause?: { code?: string } }).cause?.code ? ` (${(err as { cause: { code: string } }).cause.code})` : ''}`,
+            method,
+            safeUrl,
+          )
     }
     if (attempt < attempts) {
       const delay = Math.min(options.maxWaitMs ?? 120_000, wait ?? backoffDelay(attempt, options.backoffMs ?? 1_000, options.maxWaitMs ?? 120_000))
@@ -197,7 +213,13 @@ function guardBody(res: Response, exchange: Exchange, at: { method: string; url:
     {
       async pull(controller) {
         const timer = setTimeout(() => {
-          stalled = new HttpError('HTTP_TIMEOUT', `${at.method} ${at.url}: the body stalled, no data for ${seconds(at.idleMs)} (http.idleTimeoutSeconds) after ${formatBytes(bytes)}`, at.method, at.url, res.status)
+          stalled = new HttpError(
+            'HTTP_TIMEOUT',
+            `${at.method} ${at.url}: the body stalled, no data for ${seconds(at.idleMs)} (http.idleTimeoutSeconds) after ${formatBytes(bytes)}`,
+            at.method,
+            at.url,
+            res.status,
+          )
           exchange.abort(stalled)
         }, at.idleMs)
         try {
@@ -248,7 +270,13 @@ export async function readText(res: Response, limit: ReadLimit): Promise<string>
   const maxBytes = limit.maxBytes ?? MAX_ANSWER_BYTES
   const safeUrl = redact(limit.url)
   const tooLarge = (what: string) =>
-    new BodyTooLargeError('RESPONSE_INVALID', `${limit.method} ${safeUrl} ${what}, more than the ${formatBytes(maxBytes)} an answer read whole may have; not read further`, limit.method, safeUrl, res.status)
+    new BodyTooLargeError(
+      'RESPONSE_INVALID',
+      `${limit.method} ${safeUrl} ${what}, more than the ${formatBytes(maxBytes)} an answer read whole may have; not read further`,
+      limit.method,
+      safeUrl,
+      res.status,
+    )
   const announced = Number(res.headers.get('content-length') ?? NaN)
   if (Number.isFinite(announced) && announced > maxBytes) {
     await res.body?.cancel().catch(() => {})
@@ -293,7 +321,15 @@ export async function readJson<T = unknown>(res: Response, method: string, url: 
   try {
     return JSON.parse(text) as T
   } catch (err) {
-    throw new HttpError('RESPONSE_INVALID', `${method} ${redact(url)} returned a body that is not JSON (status ${res.status}): ${redact(text.slice(0, 120))}`, method, redact(url), res.status, redact(text.slice(0, 300)), { cause: err })
+    throw new HttpError(
+      'RESPONSE_INVALID',
+      `${method} ${redact(url)} returned a body that is not JSON (status ${res.status}): ${redact(text.slice(0, 120))}`,
+      method,
+      redact(url),
+      res.status,
+      redact(text.slice(0, 300)),
+      { cause: err },
+    )
   }
 }
 

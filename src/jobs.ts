@@ -33,7 +33,9 @@ export function jobSyncOptions(job: Job): SyncOptions {
 export function loadJobs(dir: string): Job[] {
   let files: string[]
   try {
-    files = readdirSync(dir).filter((f) => /\.(ya?ml|json)$/.test(f)).sort()
+    files = readdirSync(dir)
+      .filter((f) => /\.(ya?ml|json)$/.test(f))
+      .sort()
   } catch (err) {
     throw new ConfigError(`Cannot read jobs folder ${dir}: ${(err as Error).message}`, { cause: err })
   }

@@ -20,7 +20,13 @@ function redactDeep(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return redact(value)
   if (depth > 6 || value === null || typeof value !== 'object') return value
   if (value instanceof Error) {
-    return { type: value.name, message: redact(value.message), code: (value as { code?: unknown }).code, stack: value.stack ? redact(value.stack) : undefined, cause: value.cause ? redactDeep(value.cause, depth + 1) : undefined }
+    return {
+      type: value.name,
+      message: redact(value.message),
+      code: (value as { code?: unknown }).code,
+      stack: value.stack ? redact(value.stack) : undefined,
+      cause: value.cause ? redactDeep(value.cause, depth + 1) : undefined,
+    }
   }
   if (Array.isArray(value)) return value.map((v) => redactDeep(v, depth + 1))
   const out: Record<string, unknown> = {}

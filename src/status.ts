@@ -62,7 +62,21 @@ export async function collectStatus(db: Db, config: Config, sources: readonly So
     const k = key(source, account, stream)
     let e = entries.get(k)
     if (!e) {
-      e = { source, account, stream, lastStatus: null, lastRunAt: null, lastSuccessAt: null, ageSeconds: null, rowsLastSuccess: null, rejects: 0, markedDeleted: 0, undeleted: 0, lastError: null, resumeAt: null }
+      e = {
+        source,
+        account,
+        stream,
+        lastStatus: null,
+        lastRunAt: null,
+        lastSuccessAt: null,
+        ageSeconds: null,
+        rowsLastSuccess: null,
+        rejects: 0,
+        markedDeleted: 0,
+        undeleted: 0,
+        lastError: null,
+        resumeAt: null,
+      }
       entries.set(k, e)
     }
     return e
@@ -123,10 +137,18 @@ export function formatStatus(report: StatusReport): string {
     (s.lastError ?? '').replace(/\s+/g, ' ').slice(0, 80),
   ])
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)))
-  const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()
+  const fmt = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd()
   lines.push(fmt(header), ...table.map(fmt))
   for (const [k, v] of Object.entries(report.accounts)) {
-    lines.push(`${k}: ${Object.entries(v).map(([a, b]) => `${a}=${typeof b === 'object' ? JSON.stringify(b) : String(b)}`).join(', ')}`)
+    lines.push(
+      `${k}: ${Object.entries(v)
+        .map(([a, b]) => `${a}=${typeof b === 'object' ? JSON.stringify(b) : String(b)}`)
+        .join(', ')}`,
+    )
   }
   return lines.join('\n')
 }

@@ -4,7 +4,20 @@ import PQueue from 'p-queue'
 import type { Clock } from './clock.js'
 import type { Config } from './config.js'
 import type { Warehouse } from './db/index.js'
-import { addRunCounts, closeStaleRuns, emptyCounts, holdLiveness, finishRun, getState, heartbeat, insertRejects, saveState, startRun, type RunCounts, type StreamKey } from './db/runs.js'
+import {
+  addRunCounts,
+  closeStaleRuns,
+  emptyCounts,
+  holdLiveness,
+  finishRun,
+  getState,
+  heartbeat,
+  insertRejects,
+  saveState,
+  startRun,
+  type RunCounts,
+  type StreamKey,
+} from './db/runs.js'
 import { applyListingOps, recordListingKeys } from './db/listings.js'
 import { upsertRows } from './db/upsert.js'
 import { DeferredError, EtlError, errorMessage } from './errors.js'
@@ -70,7 +83,8 @@ async function syncStreams(deps: SyncDeps, options: SyncOptions, invocation: str
   const { warehouse, config, log } = deps
 
   const modules = deps.sources.filter((s) => !options.source || s.name === options.source)
-  if (options.source && !modules.length) throw new EtlError('USAGE', `Unknown source "${options.source}"; expected one of: ${deps.sources.map((s) => s.name).join(', ')}`)
+  if (options.source && !modules.length)
+    throw new EtlError('USAGE', `Unknown source "${options.source}"; expected one of: ${deps.sources.map((s) => s.name).join(', ')}`)
   const streams = modules.flatMap((m) => m.streams(config, options, { clock: deps.clock, log }))
   if (options.accounts?.length) {
     const known = new Set(streams.map((s) => s.account))
@@ -127,11 +141,21 @@ async function loadState<S>(deps: SyncDeps, stream: Stream<S>, key: StreamKey, l
   if (saved === null || !stream.stateSchema) return saved as S | null
   const parsed = stream.stateSchema.safeParse(saved)
   if (parsed.success) return parsed.data
-  log.warn({ ...key, issues: parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`) }, 'saved state does not fit this version of the stream; it starts fresh')
+  log.warn(
+    { ...key, issues: parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`) },
+    'saved state does not fit this version of the stream; it starts fresh',
+  )
   return null
 }
 
-async function runStream<S>(deps: SyncDeps, stream: Stream<S>, invocation: string, options: SyncOptions, signal: AbortSignal, idle: <T>(work: Promise<T>) => Promise<T>): Promise<StreamResult> {
+async function runStream<S>(
+  deps: SyncDeps,
+  stream: Stream<S>,
+  invocation: string,
+  options: SyncOptions,
+  signal: AbortSignal,
+  idle: <T>(work: Promise<T>) => Promise<T>,
+): Promise<StreamResult> {
   const { warehouse, log: rootLog } = deps
   const db = warehouse.db
   const key = keyOf(stream)

@@ -95,7 +95,14 @@ async function open(db: Kysely<any>, owner: ListingOwner, listing: string, table
 }
 
 /** Records the keys of `rows` as read by `listing` (opening it on first use). */
-export async function recordListingKeys(db: Kysely<any>, owner: ListingOwner, listing: string, table: string, key: readonly string[], rows: readonly Record<string, unknown>[]): Promise<void> {
+export async function recordListingKeys(
+  db: Kysely<any>,
+  owner: ListingOwner,
+  listing: string,
+  table: string,
+  key: readonly string[],
+  rows: readonly Record<string, unknown>[],
+): Promise<void> {
   await open(db, owner, listing, table, key)
   if (!rows.length) return
   const keys = rows.map((r) => listingKey(r, key))
@@ -105,7 +112,14 @@ export async function recordListingKeys(db: Kysely<any>, owner: ListingOwner, li
 /** Applies a batch's listing operations, in the batch's transaction. */
 export async function applyListingOps(db: Kysely<any>, owner: ListingOwner, ops: ListingOps): Promise<CompleteResult[]> {
   for (const s of ops.seen ?? []) {
-    await recordListingKeys(db, owner, s.listing, s.table, s.key, s.keys.map((k) => Object.fromEntries(s.key.map((c, i) => [c, k[i]]))))
+    await recordListingKeys(
+      db,
+      owner,
+      s.listing,
+      s.table,
+      s.key,
+      s.keys.map((k) => Object.fromEntries(s.key.map((c, i) => [c, k[i]]))),
+    )
   }
   for (const u of ops.unkeyed ?? []) {
     if (u.count <= 0) continue
@@ -133,7 +147,9 @@ async function complete(db: Kysely<any>, owner: ListingOwner, c: ListingComplete
   const columns = await tableColumns(db, c.table)
   if (!columns.has('deleted_at')) throw new EtlError('USAGE', `${c.table} has no deleted_at column`)
   await open(db, owner, c.listing, c.table, c.key)
-  const info = await db.executeQuery<{ unkeyed: number }>(CompiledQuery.raw(`select unkeyed from etl.listings where id = $1 and tbl = $2`, [c.listing, c.table]))
+  const info = await db.executeQuery<{ unkeyed: number }>(
+    CompiledQuery.raw(`select unkeyed from etl.listings where id = $1 and tbl = $2`, [c.listing, c.table]),
+  )
   const unkeyed = Number(info.rows[0]?.unkeyed ?? 0)
   let result: CompleteResult
   if (unkeyed > 0) {
@@ -161,10 +177,18 @@ async function complete(db: Kysely<any>, owner: ListingOwner, c: ListingComplete
   }
   await drop(db, c.listing, c.table)
   await db.executeQuery(
-    CompiledQuery.raw(`delete from etl.listing_keys k using etl.listings l where l.id = k.listing and l.tbl = k.tbl and l.source = $1 and l.account = $2 and l.stream = $3 and l.started_at < now() - make_interval(days => $4)`, [owner.source, owner.account, owner.stream, STALE_LISTING_DAYS]),
+    CompiledQuery.raw(
+      `delete from etl.listing_keys k using etl.listings l where l.id = k.listing and l.tbl = k.tbl and l.source = $1 and l.account = $2 and l.stream = $3 and l.started_at < now() - make_interval(days => $4)`,
+      [owner.source, owner.account, owner.stream, STALE_LISTING_DAYS],
+    ),
   )
   await db.executeQuery(
-    CompiledQuery.raw(`delete from etl.listings where source = $1 and account = $2 and stream = $3 and started_at < now() - make_interval(days => $4)`, [owner.source, owner.account, owner.stream, STALE_LISTING_DAYS]),
+    CompiledQuery.raw(`delete from etl.listings where source = $1 and account = $2 and stream = $3 and started_at < now() - make_interval(days => $4)`, [
+      owner.source,
+      owner.account,
+      owner.stream,
+      STALE_LISTING_DAYS,
+    ]),
   )
   return result
 }

@@ -40,9 +40,7 @@ export async function migrateToLatest(warehouse: Warehouse, log: Logger, dir = M
       await warehouse.execScript(text, async (q) => {
         await q('select pg_advisory_xact_lock($1)', [MIGRATION_LOCK])
         await q('create schema if not exists etl')
-        await q(
-          'create table if not exists etl.schema_migrations (id int primary key, name text not null, applied_at timestamptz not null default now())',
-        )
+        await q('create table if not exists etl.schema_migrations (id int primary key, name text not null, applied_at timestamptz not null default now())')
         const done = await q('select 1 from etl.schema_migrations where id = $1', [m.id])
         if (done.length) return false
         // Bookkeeping row first: a concurrent migrator that got past the lock check sees a conflict.

@@ -81,7 +81,7 @@ class PGliteConnection implements DatabaseConnection {
     }
   }
 
-  // eslint-disable-next-line require-yield
+  // biome-ignore lint/correctness/useYield: streaming is refused up front; the signature is Kysely's
   async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
     throw new Error('The embedded database does not stream query results; use keyset batches')
   }

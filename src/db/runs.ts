@@ -28,7 +28,17 @@ export interface RunCounts {
   requests: number
 }
 
-export const emptyCounts = (): RunCounts => ({ read: 0, inserted: 0, updated: 0, unchanged: 0, deleted: 0, markedDeleted: 0, undeleted: 0, rejected: 0, requests: 0 })
+export const emptyCounts = (): RunCounts => ({
+  read: 0,
+  inserted: 0,
+  updated: 0,
+  unchanged: 0,
+  deleted: 0,
+  markedDeleted: 0,
+  undeleted: 0,
+  rejected: 0,
+  requests: 0,
+})
 
 /** Rows whose process died without finishing are closed as `aborted` once their heartbeat is stale. */
 export async function closeStaleRuns(db: Db, staleSeconds = 900): Promise<number> {
@@ -64,7 +74,11 @@ export async function holdLiveness(pool: pg.Pool, invocation: string, log: Logge
     broken = err
     if (!controller.signal.aborted) {
       log.warn({ err }, 'lost the database session that marks this sync as running')
-      controller.abort(new EtlError('ABORTED', 'lost the database session that marks this sync as running; committed batches are kept, the streams resume next run', { cause: err }))
+      controller.abort(
+        new EtlError('ABORTED', 'lost the database session that marks this sync as running; committed batches are kept, the streams resume next run', {
+          cause: err,
+        }),
+      )
     }
   }
   client.on('error', onError)
@@ -181,7 +195,9 @@ export async function saveState(db: Db, key: StreamKey, state: object, runId: st
     .insertInto('etl.stream_state')
     .values({ ...key, state: toPgJson(state), run_id: runId })
     .onConflict((oc) =>
-      oc.columns(['source', 'account', 'stream']).doUpdateSet({ state: (eb) => eb.ref('excluded.state'), run_id: (eb) => eb.ref('excluded.run_id'), updated_at: sql`now()` }),
+      oc
+        .columns(['source', 'account', 'stream'])
+        .doUpdateSet({ state: (eb) => eb.ref('excluded.state'), run_id: (eb) => eb.ref('excluded.run_id'), updated_at: sql`now()` }),
     )
     .execute()
 }
@@ -206,7 +222,12 @@ function nestingDepth(value: unknown, limit: number): number {
 
 function rawJson(raw: unknown): string {
   if (nestingDepth(raw, MAX_RAW_DEPTH) > MAX_RAW_DEPTH) {
-    const shallow = raw && typeof raw === 'object' && !Array.isArray(raw) ? Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v !== null && typeof v === 'object' ? '[nested]' : typeof v === 'string' ? v.slice(0, 200) : v])) : null
+    const shallow =
+      raw && typeof raw === 'object' && !Array.isArray(raw)
+        ? Object.fromEntries(
+            Object.entries(raw).map(([k, v]) => [k, v !== null && typeof v === 'object' ? '[nested]' : typeof v === 'string' ? v.slice(0, 200) : v]),
+          )
+        : null
     return toPgJson({ truncated: true, reason: `the record nests deeper than ${MAX_RAW_DEPTH} levels`, fields: shallow })
   }
   return toPgJson(raw ?? null)
@@ -222,7 +243,11 @@ export async function insertRejects(db: Db, key: StreamKey, runId: string | null
     const reason = r.reason.replaceAll('\u0000', '').slice(0, 2000)
     return { ...key, run_id: runId, reason, record_key: r.recordKey == null ? null : String(r.recordKey).replaceAll('\u0000', '').slice(0, 200), raw }
   })
-  for (let i = 0; i < rows.length; i += 1000) await db.insertInto('etl.rejects').values(rows.slice(i, i + 1000)).execute()
+  for (let i = 0; i < rows.length; i += 1000)
+    await db
+      .insertInto('etl.rejects')
+      .values(rows.slice(i, i + 1000))
+      .execute()
 }
 
 /**
@@ -240,5 +265,8 @@ export async function requireUpstream(db: Db, runId: string, upstream: StreamKey
   const up = rows[0]
   // A deferred upstream (budget, busy slot) is not an error: the account waits, and what it has is current.
   if (!up || (up.status !== 'failed' && up.status !== 'aborted')) return
-  throw new EtlError((up.error_code ?? 'ABORTED') as ErrorCode, `skipped: the ${upstream.stream} stream ${up.status} in this run (${up.error_code ?? 'no code'}); ${why}`)
+  throw new EtlError(
+    (up.error_code ?? 'ABORTED') as ErrorCode,
+    `skipped: the ${upstream.stream} stream ${up.status} in this run (${up.error_code ?? 'no code'}); ${why}`,
+  )
 }

@@ -84,7 +84,8 @@ export function toPgJson(value: unknown): string {
   let text = stringify(value)
   if (text.includes('\\u0000')) text = text.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1')
   // JSON.stringify writes lone surrogates as lowercase \udXXX escapes (and nothing else as \ud…).
-  if (text.includes('\\ud') && /\\ud[89ab][0-9a-f]{2}/i.test(text)) text = text.replace(/\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f][0-9a-f]{2})|(?<!\\ud[89ab][0-9a-f]{2})\\ud[c-f][0-9a-f]{2}/gi, '\\ufffd')
+  if (text.includes('\\ud') && /\\ud[89ab][0-9a-f]{2}/i.test(text))
+    text = text.replace(/\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f][0-9a-f]{2})|(?<!\\ud[89ab][0-9a-f]{2})\\ud[c-f][0-9a-f]{2}/gi, '\\ufffd')
   return text
 }
 
@@ -193,7 +194,7 @@ export async function upsertRows(db: Kysely<any>, write: TableWrite, copy?: Copy
   const onConflict = `on conflict (${write.key.map(q).join(', ')}) ${conflict} returning (xmax = 0) as inserted`
   const countSql = (insert: string) =>
     `with up as (${insert}) select count(*) filter (where inserted)::int as inserted, count(*) filter (where not inserted)::int as updated from up`
-  let res
+  let res: { rows: { inserted: number; updated: number }[] }
   if (copy && rows.length >= COPY_MIN_ROWS) {
     // Server. Rows whose key is not stored yet are COPY'd straight into the table (what raw COPY
     // costs); only the others go through a staging table and the conflict path.
@@ -245,7 +246,10 @@ export async function upsertRows(db: Kysely<any>, write: TableWrite, copy?: Copy
     )
   } else {
     res = await db.executeQuery<{ inserted: number; updated: number }>(
-      CompiledQuery.raw(countSql(`insert into ${table} as t (${colList}) select ${colList} from jsonb_to_recordset($1::jsonb) as x(${recordDef}) ${onConflict}`), [toPgJson(rows)]),
+      CompiledQuery.raw(
+        countSql(`insert into ${table} as t (${colList}) select ${colList} from jsonb_to_recordset($1::jsonb) as x(${recordDef}) ${onConflict}`),
+        [toPgJson(rows)],
+      ),
     )
   }
   const r = res.rows[0]!
@@ -270,7 +274,13 @@ const distinct = (a: string, b: string, cols: readonly string[]) => {
 const RACE_CODES = new Set(['23505', '40P01'])
 
 /** Positions (0-based) of the `rows` whose key is already stored: one index probe per row. */
-async function storedKeys(db: Kysely<any>, table: string, key: readonly string[], columns: Map<string, Column>, rows: Record<string, unknown>[]): Promise<Set<number>> {
+async function storedKeys(
+  db: Kysely<any>,
+  table: string,
+  key: readonly string[],
+  columns: Map<string, Column>,
+  rows: Record<string, unknown>[],
+): Promise<Set<number>> {
   const arrays = key.map((k) => rows.map((r) => keyText(r[k])))
   const names = key.map((_, i) => `k${i}`)
   const text = `
@@ -286,7 +296,13 @@ async function storedKeys(db: Kysely<any>, table: string, key: readonly string[]
  * cleared (whatever read them, complete or not). The partial index on deleted rows keeps this an
  * index probe per key, and nothing at all while no row of the table is deleted.
  */
-async function undelete(db: Kysely<any>, table: string, key: readonly string[], columns: Map<string, Column>, rows: Record<string, unknown>[]): Promise<number> {
+async function undelete(
+  db: Kysely<any>,
+  table: string,
+  key: readonly string[],
+  columns: Map<string, Column>,
+  rows: Record<string, unknown>[],
+): Promise<number> {
   const arrays = key.map((k) => rows.map((r) => keyText(r[k])))
   const names = key.map((_, i) => `k${i}`)
   const text = `
@@ -322,9 +338,10 @@ async function replaceMissing(db: Kysely<any>, write: TableWrite, columns: Map<s
   const keyDef = write.key.map((c) => `${q(c)} ${columns.get(c)!.type}`)
   const scopeRows = scope.keys.map((k) => Object.fromEntries(scope.columns.map((c, i) => [c, k[i]])))
   const keepRows = write.rows.map((r) => Object.fromEntries(write.key.map((c) => [c, r[c]])))
-  const head = mode === 'delete'
-    ? `delete from ${quoteTable(write.table)} as t using jsonb_to_recordset($1::jsonb) as s(${scopeDef.join(', ')})`
-    : `update ${quoteTable(write.table)} as t set deleted_at = now()${columns.has('synced_at') ? ', synced_at = now()' : ''} from jsonb_to_recordset($1::jsonb) as s(${scopeDef.join(', ')})`
+  const head =
+    mode === 'delete'
+      ? `delete from ${quoteTable(write.table)} as t using jsonb_to_recordset($1::jsonb) as s(${scopeDef.join(', ')})`
+      : `update ${quoteTable(write.table)} as t set deleted_at = now()${columns.has('synced_at') ? ', synced_at = now()' : ''} from jsonb_to_recordset($1::jsonb) as s(${scopeDef.join(', ')})`
   const text = `
     ${head}
     where ${scope.columns.map((c) => `t.${q(c)} = s.${q(c)}`).join(' and ')}${mode === 'mark' ? ' and t.deleted_at is null' : ''}

@@ -16,7 +16,13 @@ export const DEMO_SIZES: DemoSizes = {
 /** Names and fake credentials of the demo accounts; the keys reach the config through env (`${VAR:-default}`). */
 export const DEMO_ACCOUNTS = {
   getcourse: { name: 'demo-school', keyEnv: 'DEMO_GETCOURSE_KEY', key: 'demo-getcourse-key-not-a-secret' },
-  kwiga: { name: 'demo-cabinet', tokenEnv: 'DEMO_KWIGA_TOKEN', token: 'demo-kwiga-token-not-a-secret', hashEnv: 'DEMO_KWIGA_CABINET_HASH', hash: 'demo-cabinet-hash' },
+  kwiga: {
+    name: 'demo-cabinet',
+    tokenEnv: 'DEMO_KWIGA_TOKEN',
+    token: 'demo-kwiga-token-not-a-secret',
+    hashEnv: 'DEMO_KWIGA_CABINET_HASH',
+    hash: 'demo-cabinet-hash',
+  },
 } as const
 
 /**

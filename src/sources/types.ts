@@ -102,7 +102,6 @@ export interface SourceModule {
   readonly streamNames: readonly string[]
   /** Streams for every configured account, honouring `options.accounts` / `options.streams`. */
   // Each stream has its own state type; the runner handles them alike.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   streams(config: Config, options: SyncOptions, deps: SourceDeps): Stream<any>[]
   /** Extra facts for `status`, per configured account (e.g. GetCourse budget and pending exports). */
   accountStatus?(db: Db, config: Config, now: number): Promise<Record<string, Record<string, unknown>>>

@@ -24,7 +24,15 @@ beforeAll(async () => {
   kw = await startKwigaSimulator({ cabinets: [{ ...KW, contacts: 200, courses: 2, usersPerCourse: 30, seed: 5 }], clock })
   wh = await createTestWarehouse()
   const config = parseConfig({
-    getcourse: [{ name: 'school', account: 'school', key: GC_KEY, baseUrl: gc.urlFor('school'), poll: { firstCheckSeconds: 1, maxIntervalSeconds: 60, timeoutSeconds: 3600 } }],
+    getcourse: [
+      {
+        name: 'school',
+        account: 'school',
+        key: GC_KEY,
+        baseUrl: gc.urlFor('school'),
+        poll: { firstCheckSeconds: 1, maxIntervalSeconds: 60, timeoutSeconds: 3600 },
+      },
+    ],
     kwiga: [{ name: 'cab', ...KW, baseUrl: kw.url }],
   })
   summary = await runSync({ warehouse: wh, config, log: quietLog, clock, sources: allSources }, { archive: false })
@@ -38,7 +46,11 @@ afterAll(async () => {
 describe('analytics views over a real sync of both simulators', () => {
   it('the sync succeeded and sync_freshness lists every stream as fresh', async () => {
     expect(summary.results.filter((r) => r.status !== 'succeeded').map((r) => `${r.stream}: ${r.message}`)).toEqual([])
-    const f = await one<{ n: number; ok: number; aged: number }>(`select count(*) as n, count(*) filter (where last_status = 'succeeded' and failures_since_success = 0) as ok,
+    const f = await one<{
+      n: number
+      ok: number
+      aged: number
+    }>(`select count(*) as n, count(*) filter (where last_status = 'succeeded' and failures_since_success = 0) as ok,
       count(age_hours) as aged from analytics.sync_freshness`)
     expect(f).toEqual({ n: summary.results.length, ok: summary.results.length, aged: summary.results.length })
   })
@@ -49,7 +61,11 @@ describe('analytics views over a real sync of both simulators', () => {
       .deals.filter((d) => d.paid > 0)
       .reduce((s, d) => ({ n: s.n + 1, paid: s.paid + d.paid }), { n: 0, paid: 0 })
     expect(truth.n).toBeGreaterThan(10)
-    const gcRevenue = await one<{ orders: number; amount: number; days: number }>(`select sum(orders) as orders, sum(amount) as amount, count(distinct day) as days
+    const gcRevenue = await one<{
+      orders: number
+      amount: number
+      days: number
+    }>(`select sum(orders) as orders, sum(amount) as amount, count(distinct day) as days
       from analytics.revenue_daily where source = 'getcourse'`)
     const deals = await one<{ n: number; paid: number }>(`select count(*) as n, sum(paid) as paid from getcourse.deals where paid > 0 and paid_at is not null`)
     expect(gcRevenue.orders).toBe(deals.n)
@@ -59,7 +75,10 @@ describe('analytics views over a real sync of both simulators', () => {
     expect(gcRevenue.days).toBeGreaterThan(5)
 
     const byCurrency = await jsonRows(wh, `select currency, sum(amount) as amount from analytics.revenue_daily where source = 'kwiga' group by 1 order by 1`)
-    const payments = await jsonRows(wh, `select currency_code as currency, sum(amount) as amount from kwiga.payments where status in ('2', '4') group by 1 order by 1`)
+    const payments = await jsonRows(
+      wh,
+      `select currency_code as currency, sum(amount) as amount from kwiga.payments where status in ('2', '4') group by 1 order by 1`,
+    )
     expect(byCurrency.length).toBeGreaterThan(0)
     expect(byCurrency).toEqual(payments)
     const refunds = await one<{ n: number; x: number }>(`select (select sum(refunds) from analytics.revenue_daily) as n,
@@ -88,9 +107,14 @@ describe('analytics views over a real sync of both simulators', () => {
   })
 
   it('people: every user and contact, first touches from users, deals and visits', async () => {
-    const rows = await jsonRows<{ source: string; utm_from: string | null; n: number }>(wh, `select source, utm_from, count(*) as n from analytics.people group by 1, 2 order by 1, 2`)
+    const rows = await jsonRows<{ source: string; utm_from: string | null; n: number }>(
+      wh,
+      `select source, utm_from, count(*) as n from analytics.people group by 1, 2 order by 1, 2`,
+    )
     const n = (source: string, from: string | null) => rows.find((r) => r.source === source && r.utm_from === from)?.n ?? 0
-    const totals = await one<{ users: number; contacts: number }>(`select (select count(*) from getcourse.users) as users, (select count(*) from kwiga.contacts) as contacts`)
+    const totals = await one<{ users: number; contacts: number }>(
+      `select (select count(*) from getcourse.users) as users, (select count(*) from kwiga.contacts) as contacts`,
+    )
     expect(rows.filter((r) => r.source === 'getcourse').reduce((s, r) => s + r.n, 0)).toBe(totals.users)
     expect(rows.filter((r) => r.source === 'kwiga').reduce((s, r) => s + r.n, 0)).toBe(totals.contacts)
     expect(n('getcourse', 'user')).toBeGreaterThan(0)

@@ -18,7 +18,16 @@ let output: string[]
 let first: DemoResult
 
 const demo = (lines: string[]) =>
-  runDemo({ sizes: SMALL, warehouse: wh, outDir: path.join(dir, 'out'), dataDir: path.join(dir, 'data'), env: {}, log: quietLog, progress: false, print: (l) => lines.push(l) })
+  runDemo({
+    sizes: SMALL,
+    warehouse: wh,
+    outDir: path.join(dir, 'out'),
+    dataDir: path.join(dir, 'data'),
+    env: {},
+    log: quietLog,
+    progress: false,
+    print: (l) => lines.push(l),
+  })
 
 beforeAll(async () => {
   wh = await createTestWarehouse()
@@ -49,9 +58,13 @@ describe('npm run demo', () => {
   })
 
   it('dumps the main tables and every analytics view to CSV, two of them for Excel', () => {
-    const files = readdirSync(path.join(dir, 'out')).filter((f) => f.endsWith('.csv')).sort()
-    for (const view of ['revenue_daily', 'orders', 'payments', 'people', 'course_progress', 'group_membership', 'sync_freshness']) expect(files).toContain(`analytics.${view}.csv`)
-    for (const table of ['getcourse.users', 'getcourse.deals', 'getcourse.payments', 'kwiga.contacts', 'kwiga.orders', 'kwiga.payments']) expect(files).toContain(`${table}.csv`)
+    const files = readdirSync(path.join(dir, 'out'))
+      .filter((f) => f.endsWith('.csv'))
+      .sort()
+    for (const view of ['revenue_daily', 'orders', 'payments', 'people', 'course_progress', 'group_membership', 'sync_freshness'])
+      expect(files).toContain(`analytics.${view}.csv`)
+    for (const table of ['getcourse.users', 'getcourse.deals', 'getcourse.payments', 'kwiga.contacts', 'kwiga.orders', 'kwiga.payments'])
+      expect(files).toContain(`${table}.csv`)
     expect(files.filter((f) => f.endsWith('.excel.csv'))).toEqual(['analytics.orders.excel.csv', 'analytics.revenue_daily.excel.csv'])
     for (const d of first.dumps) {
       const text = readFileSync(d.file, 'utf8')

@@ -140,14 +140,15 @@ function collect(): Citation[] {
   return out
 }
 
-const notes = Object.fromEntries(
-  (Object.keys(DOCS) as Doc[]).map((doc) => [doc, readFileSync(path.join(ROOT, DOCS[doc]), 'utf8')]),
-) as Record<Doc, string>
+const notes = Object.fromEntries((Object.keys(DOCS) as Doc[]).map((doc) => [doc, readFileSync(path.join(ROOT, DOCS[doc]), 'utf8')])) as Record<Doc, string>
 
 describe('API notes citations', () => {
   it('parses the citation forms used in the code', () => {
     expect(citationsIn('(reference §3.4).').map((c) => c.targets)).toEqual([['3.4']])
-    expect(citationsIn('per_page (§2 R6), lists (§2.1 R12)').map((c) => c.targets)).toEqual([['2', 'R6'], ['2.1', 'R12']])
+    expect(citationsIn('per_page (§2 R6), lists (§2.1 R12)').map((c) => c.targets)).toEqual([
+      ['2', 'R6'],
+      ['2.1', 'R12'],
+    ])
     expect(citationsIn('as documented (§4.18–19)').map((c) => c.targets)).toEqual([['4.18', '4.19']])
     expect(citationsIn('types (§4.16-26)').map((c) => c.targets)).toEqual([[...Array.from({ length: 11 }, (_, i) => `4.${16 + i}`)]])
     expect(citationsIn('drift (§4.20–4.21)').map((c) => c.targets)).toEqual([['4.20', '4.21']])
@@ -168,7 +169,11 @@ describe('API notes citations', () => {
   })
 
   it('reads headings, numbered items and routes as anchors', () => {
-    const { anchors, duplicates } = anchorsOf(['## 3. Polling', '### 3.4 Budget', '**4.36** Absent', '| **R1** | GET |', '- **6.2** x', '```', '## 9. in a fence', '```', 'see **4.1** inline'].join('\n'))
+    const { anchors, duplicates } = anchorsOf(
+      ['## 3. Polling', '### 3.4 Budget', '**4.36** Absent', '| **R1** | GET |', '- **6.2** x', '```', '## 9. in a fence', '```', 'see **4.1** inline'].join(
+        '\n',
+      ),
+    )
     expect([...anchors].sort()).toEqual(['3', '3.4', '4.36', '6.2', 'R1'])
     expect(duplicates).toEqual([])
   })
@@ -180,9 +185,11 @@ describe('API notes citations', () => {
 
     it(`${DOCS[doc]} resolves its own cross-references`, () => {
       const { anchors } = anchorsOf(notes[doc])
-      const broken = notes[doc]
-        .split('\n')
-        .flatMap((line, i) => citationsIn(line).filter((c) => (c.doc ?? doc) === doc && c.targets.some((t) => !anchors.has(t))).map((c) => `${DOCS[doc]}:${i + 1} ${c.text}`))
+      const broken = notes[doc].split('\n').flatMap((line, i) =>
+        citationsIn(line)
+          .filter((c) => (c.doc ?? doc) === doc && c.targets.some((t) => !anchors.has(t)))
+          .map((c) => `${DOCS[doc]}:${i + 1} ${c.text}`),
+      )
       expect(broken).toEqual([])
     })
   }

@@ -35,10 +35,20 @@ async function syncUntilDone(harness: Harness, options: Parameters<Harness['sync
 }
 
 const ids = async (harness: Harness, table: string, deleted: boolean) =>
-  (await sql<{ id: string }>`select id::text as id from ${sql.table(table)} where account = 'school' and (deleted_at is not null) = ${deleted} order by id`.execute(harness.wh.db)).rows.map((r) => r.id)
+  (
+    await sql<{
+      id: string
+    }>`select id::text as id from ${sql.table(table)} where account = 'school' and (deleted_at is not null) = ${deleted} order by id`.execute(harness.wh.db)
+  ).rows.map((r) => r.id)
 
 const memberKeys = async (harness: Harness, deleted: boolean) =>
-  (await sql<{ k: string }>`select group_id || ':' || user_id as k from getcourse.group_members where account = 'school' and (deleted_at is not null) = ${deleted} order by 1`.execute(harness.wh.db)).rows.map((r) => r.k)
+  (
+    await sql<{
+      k: string
+    }>`select group_id || ':' || user_id as k from getcourse.group_members where account = 'school' and (deleted_at is not null) = ${deleted} order by 1`.execute(
+      harness.wh.db,
+    )
+  ).rows.map((r) => r.k)
 
 const sorted = (values: Iterable<number | string>) => [...values].map(String).sort()
 
@@ -64,79 +74,94 @@ async function present(harness: Harness) {
 }
 
 describe('GetCourse: the warehouse equals the source after a reconciliation', () => {
-  it.each(['server', 'embedded'])('marks deleted users, deals, payments and leavers; reads silent edits; undeletes a row that comes back (%s warehouse)', async (kind) => {
-    h = await startHarness({ embedded: kind === 'embedded' })
-    const clock = h.clock as VirtualClock
-    const data = h.sim.dataset('school')
-    await syncUntilDone(h)
-    expect(await present(h)).toEqual(truth(data))
+  it.each(['server', 'embedded'])(
+    'marks deleted users, deals, payments and leavers; reads silent edits; undeletes a row that comes back (%s warehouse)',
+    async (kind) => {
+      h = await startHarness({ embedded: kind === 'embedded' })
+      const clock = h.clock as VirtualClock
+      const data = h.sim.dataset('school')
+      await syncUntilDone(h)
+      expect(await present(h)).toEqual(truth(data))
 
-    // Upstream: deletions, a leaver, a cost edited without a status change.
-    const group = data.groups.find((g) => g.members.length >= 2)!
-    const leaver = group.members[0]!.userId
-    const goneUser = data.users.find((u) => u.id !== leaver && !data.groups.some((g) => g.members.some((m) => m.userId === u.id)))!
-    const goneDeal = data.deals[3]!
-    const gonePayment = data.payments[5]!
-    const edited = data.deals[10]!
-    data.deleteUser(goneUser.id)
-    data.deleteDeal(goneDeal.id)
-    data.deletePayment(gonePayment.id)
-    data.removeGroupMember(group.id, leaver)
-    data.updateDeal(edited.id, { cost: 12345.67, manager: 'Новый менеджер, «главный»' })
-    expect(data.deal(edited.id)!.status).toBe(edited.status)
+      // Upstream: deletions, a leaver, a cost edited without a status change.
+      const group = data.groups.find((g) => g.members.length >= 2)!
+      const leaver = group.members[0]!.userId
+      const goneUser = data.users.find((u) => u.id !== leaver && !data.groups.some((g) => g.members.some((m) => m.userId === u.id)))!
+      const goneDeal = data.deals[3]!
+      const gonePayment = data.payments[5]!
+      const edited = data.deals[10]!
+      data.deleteUser(goneUser.id)
+      data.deleteDeal(goneDeal.id)
+      data.deletePayment(gonePayment.id)
+      data.removeGroupMember(group.id, leaver)
+      data.updateDeal(edited.id, { cost: 12345.67, manager: 'Новый менеджер, «главный»' })
+      expect(data.deal(edited.id)!.status).toBe(edited.status)
 
-    // An incremental run reads only recent windows: it marks nothing deleted.
-    await clock.sleep(TWO_HOURS)
-    await syncUntilDone(h)
-    expect(await ids(h, 'getcourse.users', true)).toEqual([])
-    expect(await ids(h, 'getcourse.deals', true)).toEqual([])
-    expect(await memberKeys(h, true)).toEqual([])
+      // An incremental run reads only recent windows: it marks nothing deleted.
+      await clock.sleep(TWO_HOURS)
+      await syncUntilDone(h)
+      expect(await ids(h, 'getcourse.users', true)).toEqual([])
+      expect(await ids(h, 'getcourse.deals', true)).toEqual([])
+      expect(await memberKeys(h, true)).toEqual([])
 
-    // The reconciliation: every stream read completely.
-    await clock.sleep(TWO_HOURS)
-    const runs = await syncUntilDone(h, { full: true })
-    expect(await present(h)).toEqual(truth(data))
-    expect(await ids(h, 'getcourse.users', true)).toEqual([String(goneUser.id)])
-    expect(await ids(h, 'getcourse.deals', true)).toEqual([String(goneDeal.id)])
-    expect(await ids(h, 'getcourse.payments', true)).toEqual([String(gonePayment.id)])
-    expect(await memberKeys(h, true)).toEqual([`${group.id}:${leaver}`])
-    const deal = await h.wh.db.selectFrom('getcourse.deals').select(['cost', 'manager', 'status']).where('account', '=', 'school').where('id', '=', String(edited.id)).executeTakeFirstOrThrow()
-    expect(deal).toMatchObject({ cost: '12345.67', manager: 'Новый менеджер, «главный»' })
+      // The reconciliation: every stream read completely.
+      await clock.sleep(TWO_HOURS)
+      const runs = await syncUntilDone(h, { full: true })
+      expect(await present(h)).toEqual(truth(data))
+      expect(await ids(h, 'getcourse.users', true)).toEqual([String(goneUser.id)])
+      expect(await ids(h, 'getcourse.deals', true)).toEqual([String(goneDeal.id)])
+      expect(await ids(h, 'getcourse.payments', true)).toEqual([String(gonePayment.id)])
+      expect(await memberKeys(h, true)).toEqual([`${group.id}:${leaver}`])
+      const deal = await h.wh.db
+        .selectFrom('getcourse.deals')
+        .select(['cost', 'manager', 'status'])
+        .where('account', '=', 'school')
+        .where('id', '=', String(edited.id))
+        .executeTakeFirstOrThrow()
+      expect(deal).toMatchObject({ cost: '12345.67', manager: 'Новый менеджер, «главный»' })
 
-    // The runs say how many rows they marked.
-    const marked = runs.flatMap((s) => s.results).reduce((n, r) => n + r.counts.markedDeleted, 0)
-    expect(marked).toBe(4)
-    const { rows } = await sql<{ stream: string; n: number }>`
-      select stream, sum(rows_marked_deleted)::int as n from etl.runs where account = 'school' group by stream having sum(rows_marked_deleted) > 0 order by stream`.execute(h.wh.db)
-    expect(rows).toEqual([
-      { stream: 'deals', n: 1 },
-      { stream: 'group_members', n: 1 },
-      { stream: 'payments', n: 1 },
-      { stream: 'users', n: 1 },
-    ])
-    // Nothing of the listings is left behind.
-    const left = await sql<{ n: number }>`select (select count(*) from etl.listing_keys)::int + (select count(*) from etl.listings)::int as n`.execute(h.wh.db)
-    expect(left.rows[0]!.n).toBe(0)
+      // The runs say how many rows they marked.
+      const marked = runs.flatMap((s) => s.results).reduce((n, r) => n + r.counts.markedDeleted, 0)
+      expect(marked).toBe(4)
+      const { rows } = await sql<{ stream: string; n: number }>`
+      select stream, sum(rows_marked_deleted)::int as n from etl.runs where account = 'school' group by stream having sum(rows_marked_deleted) > 0 order by stream`.execute(
+        h.wh.db,
+      )
+      expect(rows).toEqual([
+        { stream: 'deals', n: 1 },
+        { stream: 'group_members', n: 1 },
+        { stream: 'payments', n: 1 },
+        { stream: 'users', n: 1 },
+      ])
+      // Nothing of the listings is left behind.
+      const left = await sql<{ n: number }>`select (select count(*) from etl.listing_keys)::int + (select count(*) from etl.listings)::int as n`.execute(
+        h.wh.db,
+      )
+      expect(left.rows[0]!.n).toBe(0)
 
-    // The analytics views leave deleted rows out.
-    const people = await sql<{ n: number }>`select count(*)::int as n from analytics.people where source = 'getcourse' and person_id = ${goneUser.id}`.execute(h.wh.db)
-    expect(people.rows[0]!.n).toBe(0)
-    const orders = await sql<{ n: number }>`select count(*)::int as n from analytics.orders where source = 'getcourse'`.execute(h.wh.db)
-    expect(orders.rows[0]!.n).toBe(data.deals.length)
+      // The analytics views leave deleted rows out.
+      const people = await sql<{
+        n: number
+      }>`select count(*)::int as n from analytics.people where source = 'getcourse' and person_id = ${goneUser.id}`.execute(h.wh.db)
+      expect(people.rows[0]!.n).toBe(0)
+      const orders = await sql<{ n: number }>`select count(*)::int as n from analytics.orders where source = 'getcourse'`.execute(h.wh.db)
+      expect(orders.rows[0]!.n).toBe(data.deals.length)
 
-    // The user comes back: any read undeletes it.
-    data.restoreUser(goneUser.id)
-    await clock.sleep(TWO_HOURS)
-    const back = await syncUntilDone(h, { full: true })
-    expect(await ids(h, 'getcourse.users', true)).toEqual([])
-    expect(back.flatMap((s) => s.results).find((r) => r.stream === 'users' && r.counts.undeleted > 0)?.counts.undeleted).toBe(1)
-    expect(await present(h)).toEqual(truth(data))
+      // The user comes back: any read undeletes it.
+      data.restoreUser(goneUser.id)
+      await clock.sleep(TWO_HOURS)
+      const back = await syncUntilDone(h, { full: true })
+      expect(await ids(h, 'getcourse.users', true)).toEqual([])
+      expect(back.flatMap((s) => s.results).find((r) => r.stream === 'users' && r.counts.undeleted > 0)?.counts.undeleted).toBe(1)
+      expect(await present(h)).toEqual(truth(data))
 
-    // Budget and the one-export rule held throughout.
-    const stats = h.sim.stats('school')
-    expect(stats.maxConcurrentForming).toBeLessThanOrEqual(1)
-    expect(stats.maxRequestsInWindow).toBeLessThanOrEqual(100)
-  }, 120_000)
+      // Budget and the one-export rule held throughout.
+      const stats = h.sim.stats('school')
+      expect(stats.maxConcurrentForming).toBeLessThanOrEqual(1)
+      expect(stats.maxRequestsInWindow).toBeLessThanOrEqual(100)
+    },
+    120_000,
+  )
 
   it('a reconciliation killed at any point marks nothing deleted that exists upstream', async () => {
     for (const crashAt of [1, 3, 6, 10, 15]) {
@@ -160,11 +185,17 @@ describe('GetCourse: the warehouse equals the source after a reconciliation', ()
 
       armed = true
       const crashed = await harness.sync({ full: true }, { signal: controller.current.signal })
-      expect(crashed.results.some((r) => r.status === 'aborted'), `crash at sleep ${crashAt}`).toBe(true)
+      expect(
+        crashed.results.some((r) => r.status === 'aborted'),
+        `crash at sleep ${crashAt}`,
+      ).toBe(true)
       armed = false
       // Whatever committed before the crash: no row present upstream is marked.
       const deletedUsers = await ids(harness, 'getcourse.users', true)
-      expect(deletedUsers.every((id) => !data.user(Number(id))), `crash at sleep ${crashAt}`).toBe(true)
+      expect(
+        deletedUsers.every((id) => !data.user(Number(id))),
+        `crash at sleep ${crashAt}`,
+      ).toBe(true)
       expect(await ids(harness, 'getcourse.deals', true)).toEqual([])
       expect(await memberKeys(harness, true)).toEqual([])
 

@@ -72,14 +72,22 @@ describe('learned first checks with many accounts on one warehouse', () => {
     const exports = await exportsOf(h, 'school1')
     expect(exports.filter((e, i) => i > 0 && e.stream === exports[i - 1]!.stream).length).toBeGreaterThan(4)
     exports.forEach((e, i) => {
-      const history = exports.slice(0, i).sort((a, b) => b.ready_at.getTime() - a.ready_at.getTime()).map(sample)
+      const history = exports
+        .slice(0, i)
+        .sort((a, b) => b.ready_at.getTime() - a.ready_at.getTime())
+        .map(sample)
       const days = (Date.parse(e.window_to) - Date.parse(e.window_from)) / 86_400_000 + 1
-      expect({ i, stream: e.stream, firstWaitMs: e.first_wait_ms }).toEqual({ i, stream: e.stream, firstWaitMs: Math.round(firstCheckDelay(history, e.stream, days, poll, windowOf(e)).waitMs) })
+      expect({ i, stream: e.stream, firstWaitMs: e.first_wait_ms }).toEqual({
+        i,
+        stream: e.stream,
+        firstWaitMs: Math.round(firstCheckDelay(history, e.stream, days, poll, windowOf(e)).waitMs),
+      })
     })
   })
 
   it('gives accounts with the same data the same schedule, however fast the warehouse commits', async () => {
-    const schedule = (es: ExportRow[]) => es.map((e) => ({ stream: e.stream, rows: e.rows, firstWaitMs: e.first_wait_ms, readyMs: e.ready_at.getTime() - e.started_at.getTime() }))
+    const schedule = (es: ExportRow[]) =>
+      es.map((e) => ({ stream: e.stream, rows: e.rows, firstWaitMs: e.first_wait_ms, readyMs: e.ready_at.getTime() - e.started_at.getTime() }))
     expect(schedule(await exportsOf(h, 'school1'))).toEqual(schedule(await exportsOf(h, 'school')))
   })
 })

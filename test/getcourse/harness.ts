@@ -74,7 +74,17 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     dataDir,
     logs: () => Buffer.concat(chunks).toString('utf8'),
     sync: (sync = {}, extra = {}) =>
-      runSync({ warehouse: extra.warehouse ?? wh, config, log, clock, signal: extra.signal, sources: [createGetcourseSource({ ...options.source, ...extra.source })] }, sync),
+      runSync(
+        {
+          warehouse: extra.warehouse ?? wh,
+          config,
+          log,
+          clock,
+          signal: extra.signal,
+          sources: [createGetcourseSource({ ...options.source, ...extra.source })],
+        },
+        sync,
+      ),
     async close() {
       await sim.close()
       await wh.dispose()

@@ -23,9 +23,15 @@ let wh: TestWarehouse
 let account: GetcourseAccountConfig
 
 beforeAll(async () => {
-  sim = await startGetcourseSimulator({ accounts: [{ account: 'slow', key: KEY, users: 400, groups: 2 }], readyAfterMs: () => 0, budget: { requests: 1000, windowSeconds: 7200 } })
+  sim = await startGetcourseSimulator({
+    accounts: [{ account: 'slow', key: KEY, users: 400, groups: 2 }],
+    readyAfterMs: () => 0,
+    budget: { requests: 1000, windowSeconds: 7200 },
+  })
   wh = await createTestWarehouse()
-  account = parseConfig({ getcourse: [{ name: 'slow', account: 'slow', key: KEY, baseUrl: sim.urlFor('slow'), budget: { requests: 1000, windowSeconds: 7200, reserve: 10 } }] }).getcourse[0]!
+  account = parseConfig({
+    getcourse: [{ name: 'slow', account: 'slow', key: KEY, baseUrl: sim.urlFor('slow'), budget: { requests: 1000, windowSeconds: 7200, reserve: 10 } }],
+  }).getcourse[0]!
 })
 
 afterAll(async () => {
@@ -34,7 +40,16 @@ afterAll(async () => {
 })
 
 function client(extra: Partial<ClientDeps> = {}): GetcourseClient {
-  return new GetcourseClient(account, { db: wh.db, clock: systemClock, log: quietLog, signal: new AbortController().signal, countRequest: () => {}, budgetWaitMs: 0, http: TIMEOUTS, ...extra })
+  return new GetcourseClient(account, {
+    db: wh.db,
+    clock: systemClock,
+    log: quietLog,
+    signal: new AbortController().signal,
+    countRequest: () => {},
+    budgetWaitMs: 0,
+    http: TIMEOUTS,
+    ...extra,
+  })
 }
 
 /** Starts a users export and returns its id (ready at once in this simulator). */
@@ -85,7 +100,9 @@ describe('GetCourse export download timeouts', () => {
     expect(err).toBeInstanceOf(EtlError)
     // The export reader's code for a body that did not arrive whole; the cause is the idle timeout.
     expect(err!.code).toBe('RESPONSE_INVALID')
-    expect(err!.message).toMatch(new RegExp(`export ${exportId}: .* after \\d+ rows \\(.*the body stalled, no data for 1 s \\(http\\.idleTimeoutSeconds\\) after ${stallAfter} bytes\\)`))
+    expect(err!.message).toMatch(
+      new RegExp(`export ${exportId}: .* after \\d+ rows \\(.*the body stalled, no data for 1 s \\(http\\.idleTimeoutSeconds\\) after ${stallAfter} bytes\\)`),
+    )
     expect((err!.cause as EtlError).code).toBe('HTTP_TIMEOUT')
     expect(err!.message).not.toContain(KEY)
     // ~0.5 s of trickle before the stall, then the 1 s idle timeout.

@@ -18,12 +18,23 @@ function withTimeouts(harness: Harness): Config {
     dataDir: harness.dataDir,
     batchSize: 25,
     http: { headersTimeoutSeconds: 1, idleTimeoutSeconds: 1 },
-    getcourse: [{ name: 'school', account: 'school', key: KEY, baseUrl: harness.sim.urlFor('school'), poll: { firstCheckSeconds: 1, maxIntervalSeconds: 60, timeoutSeconds: 3600 } }],
+    getcourse: [
+      {
+        name: 'school',
+        account: 'school',
+        key: KEY,
+        baseUrl: harness.sim.urlFor('school'),
+        poll: { firstCheckSeconds: 1, maxIntervalSeconds: 60, timeoutSeconds: 3600 },
+      },
+    ],
   })
 }
 
 const sync = (harness: Harness, config: Config) =>
-  runSync({ warehouse: harness.wh, config, log: harness.log, clock: harness.clock, sources: [createGetcourseSource()] }, { streams: ['users'], from: '2025-01-01' })
+  runSync(
+    { warehouse: harness.wh, config, log: harness.log, clock: harness.clock, sources: [createGetcourseSource()] },
+    { streams: ['users'], from: '2025-01-01' },
+  )
 
 const exportsTable = async (harness: Harness) =>
   (await sql<{ export_id: string; status: string }>`select export_id::text, status from etl.getcourse_exports order by started_at`.execute(harness.wh.db)).rows

@@ -43,7 +43,9 @@ function spend(url: string, offset: string, name = 'acme'): Promise<Spent> {
     child.stdout.on('data', (c: Buffer) => (out += c))
     child.stderr.on('data', (c: Buffer) => (err += c))
     child.on('error', reject)
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!) as Spent) : reject(new Error(`spender exited ${code}: ${err}`))))
+    child.on('close', (code) =>
+      code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!) as Spent) : reject(new Error(`spender exited ${code}: ${err}`)),
+    )
   })
 }
 
@@ -83,7 +85,7 @@ describe.skipIf(!server || !canSkew)('the budget ledger on hosts with skewed clo
 })
 
 describe('the budget ledger on a virtual clock', () => {
-  it('keeps the caller\'s timeline: a `now` far from the process clock is used as given', async () => {
+  it("keeps the caller's timeline: a `now` far from the process clock is used as given", async () => {
     const wh = await createTestWarehouse()
     try {
       // Tests and benches compress hours of budget windows into milliseconds on a VirtualClock.

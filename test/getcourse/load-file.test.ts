@@ -28,7 +28,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-const load = (opts: Parameters<typeof loadFileSource>[0]) => runSync({ warehouse: wh, config, log: quietLog, clock: systemClock, sources: [loadFileSource(opts)] })
+const load = (opts: Parameters<typeof loadFileSource>[0]) =>
+  runSync({ warehouse: wh, config, log: quietLog, clock: systemClock, sources: [loadFileSource(opts)] })
 
 describe('load-file', () => {
   it('loads a gzipped users export through the same parser, normalizer and upsert', async () => {
@@ -37,7 +38,12 @@ describe('load-file', () => {
     const gz = `${plain}.gz`
     await pipeline(createReadStream(plain), createGzip(), createWriteStream(gz))
     const res = await load({ account: 'school', stream: 'users', file: gz })
-    expect(res.results[0]).toMatchObject({ source: 'getcourse-file', stream: 'users', status: 'succeeded', counts: { read: rows, inserted: rows, rejected: 0 } })
+    expect(res.results[0]).toMatchObject({
+      source: 'getcourse-file',
+      stream: 'users',
+      status: 'succeeded',
+      counts: { read: rows, inserted: rows, rejected: 0 },
+    })
     const again = await load({ account: 'school', stream: 'users', file: plain })
     expect(again.results[0]!.counts).toMatchObject({ read: rows, inserted: 0 })
     const sync = await wh.db.selectFrom('etl.stream_state').selectAll().where('source', '=', 'getcourse').execute()

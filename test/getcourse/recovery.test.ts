@@ -12,8 +12,10 @@ afterEach(async () => {
 })
 
 const exportsTable = async (harness: Harness) =>
-  (await sql<{ export_id: string; stream: string; status: string; requests: number }>`
-    select export_id::text, stream, status, requests from etl.getcourse_exports order by started_at`.execute(harness.wh.db)).rows
+  (
+    await sql<{ export_id: string; stream: string; status: string; requests: number }>`
+    select export_id::text, stream, status, requests from etl.getcourse_exports order by started_at`.execute(harness.wh.db)
+  ).rows
 
 /** A clock that aborts the run at its first wait after `when()` became true (a crash mid-export). */
 function abortingClock(inner: Clock, controller: AbortController, when: () => boolean): Clock {

@@ -24,7 +24,14 @@ const LIMIT = BUDGET.requests - BUDGET.reserve
 
 /** Two entries, two names, one school. */
 function twoEntries(url: string, budget = BUDGET) {
-  const entry = (name: string, baseUrl: string) => ({ name, account: 'school', key: KEY, baseUrl, budget, poll: { firstCheckSeconds: 1, maxIntervalSeconds: 60, timeoutSeconds: 3600 } })
+  const entry = (name: string, baseUrl: string) => ({
+    name,
+    account: 'school',
+    key: KEY,
+    baseUrl,
+    budget,
+    poll: { firstCheckSeconds: 1, maxIntervalSeconds: 60, timeoutSeconds: 3600 },
+  })
   // The second with a trailing slash: still the same school.
   return parseConfig({ getcourse: [entry('school', url), entry('school-b', `${url}/`)] })
 }

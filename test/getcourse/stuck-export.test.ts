@@ -18,7 +18,13 @@ describe('a stuck export', () => {
     let stuck = true
     h = await startHarness({
       // The first users export takes 10 hours to form (and holds GetCourse's slot that long).
-      sim: { readyAfterMs: ({ stream }) => (stream === 'users' && stuck ? ((stuck = false), 10 * HOUR) : 200) },
+      sim: {
+        readyAfterMs: ({ stream }) => {
+          if (stream !== 'users' || !stuck) return 200
+          stuck = false
+          return 10 * HOUR
+        },
+      },
       poll: { firstCheckSeconds: 1, maxIntervalSeconds: 60, timeoutSeconds: 600, maxPendingSeconds: 3600 },
       source: { busyWaitMs: 60_000, fullStart: '2025-06-01' },
     })

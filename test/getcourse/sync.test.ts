@@ -38,7 +38,12 @@ describe('GetCourse sync against the simulator', () => {
   it('types users: Cyrillic, time zone conversion, UTM from the system block, custom and blank columns in extra', async () => {
     const data = h.sim.dataset('school')
     const user = data.users.find((u) => u.custom.telegram && u.custom.custom_utm_source && u.utm.source)!
-    const row = await h.wh.db.selectFrom('getcourse.users').selectAll().where('account', '=', 'school').where('id', '=', String(user.id)).executeTakeFirstOrThrow()
+    const row = await h.wh.db
+      .selectFrom('getcourse.users')
+      .selectAll()
+      .where('account', '=', 'school')
+      .where('id', '=', String(user.id))
+      .executeTakeFirstOrThrow()
     expect(row.email).toBe(user.email)
     expect(row.first_name).toBe(user.firstName)
     expect(row.last_name).toBe(user.lastName)
@@ -55,8 +60,20 @@ describe('GetCourse sync against the simulator', () => {
   it('types deals and payments: money, currency, status codes, tags arrays, duplicate titles', async () => {
     const data = h.sim.dataset('school')
     const deal = data.deals.find((d) => d.tags.length > 0 && d.paid > 0)!
-    const row = await h.wh.db.selectFrom('getcourse.deals').selectAll().where('account', '=', 'school').where('id', '=', String(deal.id)).executeTakeFirstOrThrow()
-    expect(row).toMatchObject({ number: String(deal.number), user_id: String(deal.userId), status_code: deal.status, currency: 'RUB', tags: [...deal.tags], offer_tags: [...deal.offerTags] })
+    const row = await h.wh.db
+      .selectFrom('getcourse.deals')
+      .selectAll()
+      .where('account', '=', 'school')
+      .where('id', '=', String(deal.id))
+      .executeTakeFirstOrThrow()
+    expect(row).toMatchObject({
+      number: String(deal.number),
+      user_id: String(deal.userId),
+      status_code: deal.status,
+      currency: 'RUB',
+      tags: [...deal.tags],
+      offer_tags: [...deal.offerTags],
+    })
     expect(Number(row.cost)).toBe(deal.cost)
     expect(Number(row.paid)).toBe(deal.paid)
     expect(new Date(row.status_changed_at!).toISOString()).toBe(toSecond(deal.statusChangedAt))
@@ -116,7 +133,15 @@ describe('GetCourse sync against the simulator', () => {
   it('never lets the key reach logs, etl tables or the export archive', async () => {
     expect(h.logs().length).toBeGreaterThan(1000)
     expect(h.logs()).not.toContain(KEY)
-    for (const table of ['etl.runs', 'etl.stream_state', 'etl.rejects', 'etl.getcourse_requests', 'etl.getcourse_exports', 'etl.getcourse_leases', 'etl.getcourse_budget']) {
+    for (const table of [
+      'etl.runs',
+      'etl.stream_state',
+      'etl.rejects',
+      'etl.getcourse_requests',
+      'etl.getcourse_exports',
+      'etl.getcourse_leases',
+      'etl.getcourse_budget',
+    ]) {
       const { rows } = await sql<{ t: string }>`select coalesce(string_agg(t::text, ' '), '') as t from ${sql.table(table)} t`.execute(h.wh.db)
       expect(rows[0]!.t, table).not.toContain(KEY)
     }

@@ -10,7 +10,12 @@ import { createTestWarehouse, quietLog, type TestWarehouse } from '../support/da
 // The installed entry point: resolves tsx from the project, whatever the working directory.
 const CLI = path.resolve('bin/course-etl.js')
 function etl(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
-  const res = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'warn', DATABASE_URL: '', ETL_CONFIG: '', ...env }, timeout: 120_000 })
+  const res = spawnSync(process.execPath, [CLI, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, LOG_LEVEL: 'warn', DATABASE_URL: '', ETL_CONFIG: '', ...env },
+    timeout: 120_000,
+  })
   return { code: res.status, stdout: res.stdout, stderr: res.stderr }
 }
 
@@ -68,16 +73,21 @@ describe('course-etl CLI', { timeout: 180_000 }, () => {
   it('a failing migration is rolled back, reported as MIGRATION_FAILED, and nothing after it runs', async () => {
     const fresh = await createTestWarehouse({ migrate: false })
     try {
-    const migrations = path.join(dir, 'migrations')
-    mkdirSync(migrations)
-    copyFileSync(path.join(MIGRATIONS_DIR, '0001_etl.sql'), path.join(migrations, '0001_etl.sql'))
-    writeFileSync(path.join(migrations, '0002_broken.sql'), 'create table etl.half_done (id int);\nselect * from no_such_table;\n')
-    writeFileSync(path.join(migrations, '0003_after.sql'), 'create table etl.after_broken (id int);\n')
-    await expect(migrateToLatest(fresh, quietLog, migrations)).rejects.toMatchObject({ code: 'MIGRATION_FAILED', message: expect.stringContaining('0002_broken') })
-    const { rows } = await sql<{ name: string }>`select name from etl.schema_migrations order by id`.execute(fresh.db)
-    expect(rows.map((r) => r.name)).toEqual(['0001_etl'])
-    const { rows: tables } = await sql<{ n: number }>`select count(*)::int as n from pg_tables where schemaname = 'etl' and tablename in ('half_done', 'after_broken')`.execute(fresh.db)
-    expect(tables[0]!.n).toBe(0)
+      const migrations = path.join(dir, 'migrations')
+      mkdirSync(migrations)
+      copyFileSync(path.join(MIGRATIONS_DIR, '0001_etl.sql'), path.join(migrations, '0001_etl.sql'))
+      writeFileSync(path.join(migrations, '0002_broken.sql'), 'create table etl.half_done (id int);\nselect * from no_such_table;\n')
+      writeFileSync(path.join(migrations, '0003_after.sql'), 'create table etl.after_broken (id int);\n')
+      await expect(migrateToLatest(fresh, quietLog, migrations)).rejects.toMatchObject({
+        code: 'MIGRATION_FAILED',
+        message: expect.stringContaining('0002_broken'),
+      })
+      const { rows } = await sql<{ name: string }>`select name from etl.schema_migrations order by id`.execute(fresh.db)
+      expect(rows.map((r) => r.name)).toEqual(['0001_etl'])
+      const { rows: tables } = await sql<{
+        n: number
+      }>`select count(*)::int as n from pg_tables where schemaname = 'etl' and tablename in ('half_done', 'after_broken')`.execute(fresh.db)
+      expect(tables[0]!.n).toBe(0)
     } finally {
       await fresh.dispose()
     }

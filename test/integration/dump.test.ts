@@ -33,7 +33,9 @@ beforeAll(async () => {
     created_at timestamptz, tags text[], extra jsonb not null default '{}', primary key (account, id))`.execute(wh.db)
   for (const r of tricky) {
     await sql`insert into getcourse.dump_sample (account, id, title, note, amount, created_at, tags, extra)
-      values ('msk', ${r.id}, ${r.title}, ${r.note}, ${r.amount}::numeric, ${r.created_at}::timestamptz, ${r.tags}::text[], ${JSON.stringify({ k: r.id })}::jsonb)`.execute(wh.db)
+      values ('msk', ${r.id}, ${r.title}, ${r.note}, ${r.amount}::numeric, ${r.created_at}::timestamptz, ${r.tags}::text[], ${JSON.stringify({ k: r.id })}::jsonb)`.execute(
+      wh.db,
+    )
   }
   await sql`insert into getcourse.dump_sample (account, id, title) values ('other', 9, 'other account')`.execute(wh.db)
   dir = mkdtempSync(path.join(tmpdir(), 'dump-'))
@@ -124,7 +126,9 @@ describe('dump', () => {
 
   it('refuses tables outside the allow-list and unknown columns, leaving no file behind', async () => {
     await expect(dumpTable(wh, config, { table: 'pg_catalog.pg_authid', out: path.join(dir, 'x.csv') })).rejects.toMatchObject({ code: 'DUMP_INVALID' })
-    await expect(dumpTable(wh, config, { table: 'getcourse.dump_sample; drop table x', out: path.join(dir, 'x.csv') })).rejects.toMatchObject({ code: 'DUMP_INVALID' })
+    await expect(dumpTable(wh, config, { table: 'getcourse.dump_sample; drop table x', out: path.join(dir, 'x.csv') })).rejects.toMatchObject({
+      code: 'DUMP_INVALID',
+    })
     await expect(dumpTable(wh, config, { table: 'getcourse.dump_sample', columns: ['nope'], out: path.join(dir, 'x.csv') })).rejects.toThrow(/no column/)
     expect(readdirSync(dir).filter((f) => f.startsWith('x.csv'))).toEqual([])
   })
@@ -159,7 +163,9 @@ describe('dump', () => {
       { id: 5, tags: [null, 'x'], extra: [1, 'x', null, true] },
     ]
     beforeAll(async () => {
-      await sql`create table getcourse.roundtrip (account text not null, id bigint not null, tags text[], extra jsonb, primary key (account, id))`.execute(wh.db)
+      await sql`create table getcourse.roundtrip (account text not null, id bigint not null, tags text[], extra jsonb, primary key (account, id))`.execute(
+        wh.db,
+      )
       for (const v of values) {
         const extra = v.extra === null ? null : typeof v.extra === 'string' ? v.extra : JSON.stringify(v.extra)
         await sql`insert into getcourse.roundtrip values ('msk', ${v.id}, ${v.tags}::text[], ${extra}::jsonb)`.execute(wh.db)
@@ -167,7 +173,11 @@ describe('dump', () => {
     })
     const expected = values.map((v) => ({ id: String(v.id), tags: v.tags, extra: v.extra === '"=just a string"' ? '=just a string' : v.extra }))
     const decode = (records: Record<string, string>[]) =>
-      records.map((r) => ({ id: r.id, tags: r.tags === '' ? null : (JSON.parse(r.tags!) as unknown), extra: r.extra === '' ? null : (JSON.parse(r.extra!) as unknown) }))
+      records.map((r) => ({
+        id: r.id,
+        tags: r.tags === '' ? null : (JSON.parse(r.tags!) as unknown),
+        extra: r.extra === '' ? null : (JSON.parse(r.extra!) as unknown),
+      }))
     const read = (file: string, excel: boolean) => {
       const raw = readFileSync(file)
       const text = (file.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8').replace(/^\ufeff/, '')
@@ -178,7 +188,13 @@ describe('dump', () => {
       const out = path.join(dir, 'rt-example.csv')
       await dumpTable(wh, config, { table: 'getcourse.roundtrip', out, columns: ['id', 'tags'] })
       const records = parse(readFileSync(out, 'utf8'), { columns: true }) as Record<string, string>[]
-      expect(records.map((r) => r.tags)).toEqual(['["скидка, 10%","из «Телеграма»"]', '[]', '', '["say \\"hi\\"","semi;colon","line\\nbreak","back\\\\slash","=1+1",""," "]', '[null,"x"]'])
+      expect(records.map((r) => r.tags)).toEqual([
+        '["скидка, 10%","из «Телеграма»"]',
+        '[]',
+        '',
+        '["say \\"hi\\"","semi;colon","line\\nbreak","back\\\\slash","=1+1",""," "]',
+        '[null,"x"]',
+      ])
     })
 
     for (const excel of [false, true]) {
@@ -198,7 +214,20 @@ describe('dump', () => {
       const out = path.join(dir, 'rt-calc.csv')
       await dumpTable(wh, config, { table: 'getcourse.roundtrip', out, columns: ['id', 'tags', 'extra'], excel: true })
       const conv = path.join(dir, 'rt-calc-out')
-      execFileSync('soffice', ['--headless', `-env:UserInstallation=file://${path.join(dir, 'lo-profile')}`, '--infilter=CSV:59,34,76,1', '--convert-to', 'csv:Text - txt - csv (StarCalc):44,34,76,1', '--outdir', conv, out], { stdio: 'pipe', timeout: 120_000 })
+      execFileSync(
+        'soffice',
+        [
+          '--headless',
+          `-env:UserInstallation=file://${path.join(dir, 'lo-profile')}`,
+          '--infilter=CSV:59,34,76,1',
+          '--convert-to',
+          'csv:Text - txt - csv (StarCalc):44,34,76,1',
+          '--outdir',
+          conv,
+          out,
+        ],
+        { stdio: 'pipe', timeout: 120_000 },
+      )
       expect(read(path.join(conv, 'rt-calc.csv'), false)).toEqual(expected)
     })
   })
@@ -209,7 +238,20 @@ describe('dump', () => {
     await dumpTable(wh, config, { table: 'getcourse.dump_sample', out, account: 'msk', excel: true, columns: ['id', 'title', 'note', 'amount'] })
     const conv = path.join(dir, 'calc-out')
     // Import as Calc would with the Excel profile (';', '"', UTF-8), export back as plain comma CSV.
-    execFileSync('soffice', ['--headless', `-env:UserInstallation=file://${path.join(dir, 'lo-profile')}`, '--infilter=CSV:59,34,76,1', '--convert-to', 'csv:Text - txt - csv (StarCalc):44,34,76,1', '--outdir', conv, out], { stdio: 'pipe', timeout: 120_000 })
+    execFileSync(
+      'soffice',
+      [
+        '--headless',
+        `-env:UserInstallation=file://${path.join(dir, 'lo-profile')}`,
+        '--infilter=CSV:59,34,76,1',
+        '--convert-to',
+        'csv:Text - txt - csv (StarCalc):44,34,76,1',
+        '--outdir',
+        conv,
+        out,
+      ],
+      { stdio: 'pipe', timeout: 120_000 },
+    )
     const back = path.join(conv, 'calc.csv')
     expect(existsSync(back)).toBe(true)
     const rows = parse(readFileSync(back, 'utf8').replace(/^\ufeff/, ''), { columns: true, relax_column_count: true }) as Record<string, string>[]

@@ -15,7 +15,10 @@ let sim: KwigaSim
 let cabinet: KwigaCabinetConfig
 
 beforeAll(async () => {
-  sim = await startKwigaSimulator({ cabinets: [{ token: TOKEN, cabinetHash: HASH, contacts: 30, seed: 5 }], rateLimit: { requests: 10_000, windowSeconds: 60 } })
+  sim = await startKwigaSimulator({
+    cabinets: [{ token: TOKEN, cabinetHash: HASH, contacts: 30, seed: 5 }],
+    rateLimit: { requests: 10_000, windowSeconds: 60 },
+  })
   cabinet = parseConfig({ kwiga: [{ name: 'caps', token: TOKEN, cabinetHash: HASH, baseUrl: sim.url }] }).kwiga[0]!
 })
 afterAll(async () => {

@@ -39,7 +39,24 @@ async function admin(text: string): Promise<void> {
 
 describe.runIf(server)('the ETL as a non-superuser role', () => {
   beforeAll(async () => {
-    const res = spawnSync('psql', ['-v', 'ON_ERROR_STOP=1', '-d', base, '-v', `etl_role=${role}`, '-v', `etl_password=${password}`, '-v', `etl_database=${database}`, '-f', path.resolve('deploy/initdb/etl-role.sql.in')], { encoding: 'utf8' })
+    const res = spawnSync(
+      'psql',
+      [
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-d',
+        base,
+        '-v',
+        `etl_role=${role}`,
+        '-v',
+        `etl_password=${password}`,
+        '-v',
+        `etl_database=${database}`,
+        '-f',
+        path.resolve('deploy/initdb/etl-role.sql.in'),
+      ],
+      { encoding: 'utf8' },
+    )
     expect(res.status, res.stderr).toBe(0)
     const url = new URL(base)
     url.username = role
@@ -62,7 +79,11 @@ describe.runIf(server)('the ETL as a non-superuser role', () => {
 
     const clock = new VirtualClock()
     sim = await startKwigaSimulator({ cabinets: [{ ...CABINETS[0]!, contacts: 60, courses: 1, usersPerCourse: 10, seed: 5 }], clock })
-    const res = await syncKwiga({ wh: Object.assign(Object.create(null) as object, wh, { url: undefined, dispose: async () => {} }) as never, clock, config: kwigaConfig(sim, [CABINETS[0]!]) })
+    const res = await syncKwiga({
+      wh: Object.assign(Object.create(null) as object, wh, { url: undefined, dispose: async () => {} }) as never,
+      clock,
+      config: kwigaConfig(sim, [CABINETS[0]!]),
+    })
     expect(res.results.every((r) => r.status === 'succeeded')).toBe(true)
     const contacts = await sql<{ n: number }>`select count(*)::int as n from analytics.people where source = 'kwiga'`.execute(wh.db)
     expect(contacts.rows[0]!.n).toBeGreaterThan(0)

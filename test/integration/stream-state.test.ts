@@ -49,7 +49,13 @@ describe('typed stream state', () => {
     const lines: string[] = []
     out.on('data', (c: Buffer) => lines.push(c.toString('utf8')))
     const seen: (State | null)[] = []
-    const res = await runSync({ warehouse: wh, config: parseConfig({}), log: createLogger({ level: 'info', destination: out, pretty: false }), clock: systemClock, sources: [source(seen)] })
+    const res = await runSync({
+      warehouse: wh,
+      config: parseConfig({}),
+      log: createLogger({ level: 'info', destination: out, pretty: false }),
+      clock: systemClock,
+      sources: [source(seen)],
+    })
     expect(res.ok).toBe(true)
     expect(seen).toEqual([null])
     expect(lines.join('')).toContain('saved state does not fit this version of the stream; it starts fresh')

@@ -25,7 +25,9 @@ async function sync(data: Parameters<typeof createTestSource>[0]) {
 describe('runSync', () => {
   it('closes the source when a batch fails to commit (its files and sockets are released)', async () => {
     // A trigger fails the third batch, as a constraint or a full disk would.
-    await sql`create function testsrc.refuse() returns trigger language plpgsql as $$ begin if new.id = 25 then raise exception 'refused by trigger'; end if; return new; end $$`.execute(wh.db)
+    await sql`create function testsrc.refuse() returns trigger language plpgsql as $$ begin if new.id = 25 then raise exception 'refused by trigger'; end if; return new; end $$`.execute(
+      wh.db,
+    )
     await sql`create trigger refuse before insert on testsrc.items for each row execute function testsrc.refuse()`.execute(wh.db)
     const closed = { value: false }
     const res = await sync({ records: records(50), batchSize: 10, closed })

@@ -174,9 +174,12 @@ function differences(catalog: CatalogColumn[], interfaces: Map<string, Map<strin
       const expected = SELECTS_AS[c.type]
       if (!expected) out.push(`${at}: catalog type ${c.type} has no mapping in this test (add it to SELECTS_AS)`)
       else if (t.select !== expected) out.push(`${at}: interface says ${t.select}, catalog says ${c.type} (selects as ${expected})`)
-      if (t.nullable !== c.nullable) out.push(`${at}: interface says ${t.nullable ? '… | null' : 'not null'}, catalog says ${c.nullable ? 'nullable' : 'not null'}`)
+      if (t.nullable !== c.nullable)
+        out.push(`${at}: interface says ${t.nullable ? '… | null' : 'not null'}, catalog says ${c.nullable ? 'nullable' : 'not null'}`)
       if (t.generated !== (c.default !== null)) {
-        out.push(`${at}: interface says ${t.generated ? 'Generated<> (insert may omit it)' : 'no default (not Generated<>)'}, catalog says ${c.default === null ? 'no default' : `default ${c.default}`}`)
+        out.push(
+          `${at}: interface says ${t.generated ? 'Generated<> (insert may omit it)' : 'no default (not Generated<>)'}, catalog says ${c.default === null ? 'no default' : `default ${c.default}`}`,
+        )
       }
     }
     const inCatalog = new Set(columns.map((c) => c.column))

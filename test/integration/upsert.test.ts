@@ -11,13 +11,30 @@ let wh: TestWarehouse
 beforeAll(async () => {
   wh = await createTestWarehouse()
   for (const t of ['via_copy', 'via_json', 'mixed', 'raced', 'clean', 'vanish']) {
-    await sql.raw(`create table getcourse.${t} (account text not null, id bigint not null, title text, flag boolean, amount numeric,
-      at timestamptz, day date, tags text[], extra jsonb not null default '{}', note jsonb, synced_at timestamptz not null default now(), primary key (account, id))`).execute(wh.db)
+    await sql
+      .raw(`create table getcourse.${t} (account text not null, id bigint not null, title text, flag boolean, amount numeric,
+      at timestamptz, day date, tags text[], extra jsonb not null default '{}', note jsonb, synced_at timestamptz not null default now(), primary key (account, id))`)
+      .execute(wh.db)
   }
 })
 afterAll(async () => wh.dispose())
 
-const nasty = ['tab\there', 'new\nline', 'cr\rhere', 'back\\slash', 'quote"s', "apos'trophe", 'semi;colon', 'nul\u0000byte', '\\N', 'NULL', '', 'Кириллица ёЁ', '🙂 emoji', 'x'.repeat(5000)]
+const nasty = [
+  'tab\there',
+  'new\nline',
+  'cr\rhere',
+  'back\\slash',
+  'quote"s',
+  "apos'trophe",
+  'semi;colon',
+  'nul\u0000byte',
+  '\\N',
+  'NULL',
+  '',
+  'Кириллица ёЁ',
+  '🙂 emoji',
+  'x'.repeat(5000),
+]
 const rows = Array.from({ length: 420 }, (_, i) => ({
   account: 'a',
   id: i + 1,
@@ -36,7 +53,11 @@ async function load(table: string, useCopy: boolean, data = rows) {
   return wh.withTransaction((tx, copy) => upsertRows(tx, write, useCopy ? copy : undefined))
 }
 const snapshot = async (table: string) =>
-  (await sql.raw<Record<string, unknown>>(`select account, id, title, flag, amount, at, day, tags, extra, note from getcourse.${table} order by id`).execute(wh.db)).rows
+  (
+    await sql
+      .raw<Record<string, unknown>>(`select account, id, title, flag, amount, at, day, tags, extra, note from getcourse.${table} order by id`)
+      .execute(wh.db)
+  ).rows
 
 describe('upsertRows', () => {
   it('the COPY path and the parameter path store exactly the same values', async () => {
@@ -104,7 +125,11 @@ describe('upsertRows', () => {
       // Our probe still sees row 7; our UPDATE waits for the delete, finds the row gone and skips it.
       await other.query('begin')
       await other.query(`delete from getcourse.vanish where id = 7`)
-      const ours = load('vanish', true, rows.map((r) => (r.id === 7 ? { ...r, title: 'ours' } : r)))
+      const ours = load(
+        'vanish',
+        true,
+        rows.map((r) => (r.id === 7 ? { ...r, title: 'ours' } : r)),
+      )
       await new Promise((r) => setTimeout(r, 300))
       await other.query('commit')
       expect(await ours).toEqual({ inserted: 1, updated: 0, unchanged: 419, deleted: 0, markedDeleted: 0, undeleted: 0 })

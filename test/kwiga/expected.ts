@@ -18,7 +18,15 @@ export function expectedCounts(ds: SimDataset): Record<string, number> {
   }
   const nodes = (list: readonly { children: readonly unknown[] }[]): number => list.reduce((n, node) => n + 1 + nodes(node.children as never), 0)
   const courseUsers = ds.courseUsers.filter((cu) => ds.contact(cu.contactId))
-  const offersBought = good.map((c) => new Set(ds.ordersOf(c.id).filter((o) => o.paidStatus !== 'not_paid' && o.offerId !== null).map((o) => o.offerId)).size)
+  const offersBought = good.map(
+    (c) =>
+      new Set(
+        ds
+          .ordersOf(c.id)
+          .filter((o) => o.paidStatus !== 'not_paid' && o.offerId !== null)
+          .map((o) => o.offerId),
+      ).size,
+  )
   return {
     'kwiga.timezones': ds.timezones.length,
     'kwiga.products': ds.products.length,
@@ -46,4 +54,12 @@ export function expectedCounts(ds: SimDataset): Record<string, number> {
   }
 }
 
-export const CONTACT_TABLES = ['kwiga.contacts', 'kwiga.contact_tags', 'kwiga.orders', 'kwiga.order_products', 'kwiga.payments', 'kwiga.transactions', 'kwiga.certificates']
+export const CONTACT_TABLES = [
+  'kwiga.contacts',
+  'kwiga.contact_tags',
+  'kwiga.orders',
+  'kwiga.order_products',
+  'kwiga.payments',
+  'kwiga.transactions',
+  'kwiga.certificates',
+]

@@ -56,11 +56,30 @@ describe('kwiga faults', () => {
   })
 
   const transient: [string, Fault[]][] = [
-    ['500, 502 and 503 answers', [{ kind: 'http', status: 500, path: /page=2/ }, { kind: 'http', status: 502, path: /page=2/ }, { kind: 'http', status: 503, path: /page=3/ }]],
+    [
+      '500, 502 and 503 answers',
+      [
+        { kind: 'http', status: 500, path: /page=2/ },
+        { kind: 'http', status: 502, path: /page=2/ },
+        { kind: 'http', status: 503, path: /page=3/ },
+      ],
+    ],
     ['a connection reset', [{ kind: 'reset', path: /page=2/ }]],
-    ['a truncated body', [{ kind: 'truncate', path: /page=1/ }, { kind: 'truncate', path: /page=3/ }]],
+    [
+      'a truncated body',
+      [
+        { kind: 'truncate', path: /page=1/ },
+        { kind: 'truncate', path: /page=3/ },
+      ],
+    ],
     ['an HTML page with status 200', [{ kind: 'html200', path: /page=2/ }]],
-    ['a page shifted by an insert at the head', [{ kind: 'shift', path: /page=2/ }, { kind: 'shift', path: /page=3/ }]],
+    [
+      'a page shifted by an insert at the head',
+      [
+        { kind: 'shift', path: /page=2/ },
+        { kind: 'shift', path: /page=3/ },
+      ],
+    ],
   ]
   for (const [name, faults] of transient) {
     it(`survives ${name} with complete data`, async () => {
@@ -90,7 +109,17 @@ describe('kwiga faults', () => {
   it('a 422 fails with the validation message; a contact gone before its products call is skipped', async () => {
     await wh.db
       .updateTable('etl.stream_state')
-      .set({ state: JSON.stringify({ plan: { steps: [{ label: 'contacts', path: '/contacts', query: [['filters[date_from]', 'yesterday']], pageSize: 100 }], step: 0, page: 1, candidate: {}, full: false } }) as never })
+      .set({
+        state: JSON.stringify({
+          plan: {
+            steps: [{ label: 'contacts', path: '/contacts', query: [['filters[date_from]', 'yesterday']], pageSize: 100 }],
+            step: 0,
+            page: 1,
+            candidate: {},
+            full: false,
+          },
+        }) as never,
+      })
       .where('stream', '=', 'contacts')
       .execute()
     const bad = await syncKwiga(kit, { streams: ['contacts'] })
@@ -119,4 +148,3 @@ describe('kwiga faults', () => {
     }
   })
 })
-

@@ -30,7 +30,17 @@ describe('kwiga paginated pulls', () => {
   it('fills every table with the whole dataset, typed and related', async () => {
     const res = await syncKwiga(kit)
     expect(res.results.map((r) => [r.stream, r.status, r.message])).toEqual(res.results.map((r) => [r.stream, 'succeeded', r.message]))
-    expect(res.results.map((r) => r.stream)).toEqual(['timezones', 'products', 'offers', 'courses', 'coupons', 'contact_lists', 'contacts', 'contact_products', 'course_users'])
+    expect(res.results.map((r) => r.stream)).toEqual([
+      'timezones',
+      'products',
+      'offers',
+      'courses',
+      'coupons',
+      'contact_lists',
+      'contacts',
+      'contact_products',
+      'course_users',
+    ])
 
     const ds = sim.dataset(cabinet.cabinetHash)
     const expected = expectedCounts(ds)
@@ -97,7 +107,8 @@ describe('kwiga paginated pulls', () => {
     expect(products.counts.requests).toBeLessThanOrEqual(1 + 200 + 2)
 
     // Tag removal does not count as activity (§6): the incremental run cannot see it, a full run does.
-    const tagsOf = async () => (await query<{ tag_id: string }>(`select tag_id from kwiga.contact_tags where contact_id = ${tagged.id} order by tag_id`)).map((r) => Number(r.tag_id))
+    const tagsOf = async () =>
+      (await query<{ tag_id: string }>(`select tag_id from kwiga.contact_tags where contact_id = ${tagged.id} order by tag_id`)).map((r) => Number(r.tag_id))
     expect(await tagsOf()).toContain(removed)
     const full = await syncKwiga(kit, { streams: ['contacts'], full: true })
     expect(full.results[0]!.counts.deleted).toBeGreaterThanOrEqual(1)
@@ -129,11 +140,18 @@ describe('kwiga paginated pulls', () => {
     const saved = state.state as { plan?: { page: number }; watermark?: unknown }
     expect(saved.plan?.page).toBeGreaterThanOrEqual(3)
     expect(saved.watermark).toBeUndefined()
-    const pagesRead = sim.requests.slice(before).filter((r) => r.path === '/contacts').map((r) => Number(r.query.page))
+    const pagesRead = sim.requests
+      .slice(before)
+      .filter((r) => r.path === '/contacts')
+      .map((r) => Number(r.query.page))
 
     const resumed = await syncKwiga(kit, { streams: ['contacts'] })
     expect(resumed.ok).toBe(true)
-    const resumedPages = sim.requests.slice(before).filter((r) => r.path === '/contacts').map((r) => Number(r.query.page)).slice(pagesRead.length)
+    const resumedPages = sim.requests
+      .slice(before)
+      .filter((r) => r.path === '/contacts')
+      .map((r) => Number(r.query.page))
+      .slice(pagesRead.length)
     expect(resumedPages[0]).toBe(saved.plan!.page)
     const done = await wh.db.selectFrom('etl.stream_state').select('state').where('stream', '=', 'contacts').executeTakeFirstOrThrow()
     expect((done.state as { watermark?: { createdAt: string } }).watermark?.createdAt).toBeTruthy()

@@ -62,7 +62,9 @@ describe('kwiga rate limiting', () => {
     const perWindow = sim.requests.filter((r) => r.at < first + fullWindows * window).length / fullWindows
     expect(perWindow).toBeGreaterThanOrEqual(0.9 * BUDGET.requests)
     const rows = res.results.reduce((n, r) => n + r.counts.read, 0)
-    console.info(`long crawl: ${sim.requests.length} requests over ${fullWindows}+ windows: ${perWindow.toFixed(1)} req per ${BUDGET.windowSeconds} s window; ${rows} rows in ${(wallMs / 1000).toFixed(1)} s wall = ${Math.round(rows / (wallMs / 1000))} rows/s`)
+    console.info(
+      `long crawl: ${sim.requests.length} requests over ${fullWindows}+ windows: ${perWindow.toFixed(1)} req per ${BUDGET.windowSeconds} s window; ${rows} rows in ${(wallMs / 1000).toFixed(1)} s wall = ${Math.round(rows / (wallMs / 1000))} rows/s`,
+    )
     await expectComplete(sim, wh, [...CONTACT_TABLES, 'kwiga.contact_products', 'kwiga.product_subscriptions'])
   })
 

@@ -34,7 +34,10 @@ export interface SyncKit {
 }
 
 export function syncKwiga(kit: SyncKit, options: SyncOptions = {}) {
-  return runSync({ warehouse: kit.wh, config: kit.config, log: kit.log ?? quietLog, clock: kit.clock, sources: [createKwigaSource(kit.source)], onProgress: kit.onProgress }, options)
+  return runSync(
+    { warehouse: kit.wh, config: kit.config, log: kit.log ?? quietLog, clock: kit.clock, sources: [createKwigaSource(kit.source)], onProgress: kit.onProgress },
+    options,
+  )
 }
 
 export async function count(wh: TestWarehouse, table: string, cabinet?: string): Promise<number> {

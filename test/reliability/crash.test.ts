@@ -63,7 +63,8 @@ interface Lane {
 }
 
 // Simulated rows render "days since …" and today's zone offsets: a clean run on another day differs.
-const today = () => `${new Date().toISOString().slice(0, 10)}/${new Date().toLocaleDateString('en-CA', { timeZone: 'Europe/Moscow' })}/${new Date().toLocaleDateString('en-CA', { timeZone: 'Europe/Kyiv' })}`
+const today = () =>
+  `${new Date().toISOString().slice(0, 10)}/${new Date().toLocaleDateString('en-CA', { timeZone: 'Europe/Moscow' })}/${new Date().toLocaleDateString('en-CA', { timeZone: 'Europe/Kyiv' })}`
 
 describe.skipIf(!server)('crash anywhere (SIGKILL at random moments)', () => {
   let cli: Awaited<ReturnType<typeof prepareCli>>
@@ -85,9 +86,19 @@ describe.skipIf(!server)('crash anywhere (SIGKILL at random moments)', () => {
   beforeAll(async () => {
     cli = await prepareCli()
     for (let id = 0; id < LANES; id++) {
-      const sims = await startSims({ gcBudget: { requests: BUDGET.requests, windowSeconds: BUDGET.windowSeconds }, kw: { contacts: 40 }, readyAfterMs: () => 20 })
+      const sims = await startSims({
+        gcBudget: { requests: BUDGET.requests, windowSeconds: BUDGET.windowSeconds },
+        kw: { contacts: 40 },
+        readyAfterMs: () => 20,
+      })
       const tdb = await createTestDb()
-      const configFile = writeConfig(path.join(dir, `etl-${id}.yaml`), { database: tdb.url, dataDir: path.join(dir, `data-${id}`), sims, budget: BUDGET, batchSize: 15 })
+      const configFile = writeConfig(path.join(dir, `etl-${id}.yaml`), {
+        database: tdb.url,
+        dataDir: path.join(dir, `data-${id}`),
+        sims,
+        budget: BUDGET,
+        batchSize: 15,
+      })
       lanes.push({ id, sims, tdb, configFile, reference: {}, referenceDay: '', cleanMs: 0 })
     }
     await Promise.all(lanes.map(cleanReference))
@@ -114,7 +125,9 @@ describe.skipIf(!server)('crash anywhere (SIGKILL at random moments)', () => {
     }
   })
 
-  it(`after ${TRIALS} killed runs each completed by a later run, the warehouse equals the clean run (seed ${SEED})`, { timeout: 120_000 + Math.ceil(TRIALS / LANES) * 30_000 }, async () => {
+  it(`after ${TRIALS} killed runs each completed by a later run, the warehouse equals the clean run (seed ${SEED})`, {
+    timeout: 120_000 + Math.ceil(TRIALS / LANES) * 30_000,
+  }, async () => {
     const stats = { trials: 0, kills: 0, finishedBeforeKill: 0, lostStarts: 0, ms: 0 }
     const perLane = (lane: Lane) => Math.floor(TRIALS / LANES) + (lane.id < TRIALS % LANES ? 1 : 0)
 
@@ -153,18 +166,28 @@ describe.skipIf(!server)('crash anywhere (SIGKILL at random moments)', () => {
         expect(running[0]!.n, where).toBe(0)
         // Every export we recorded was collected; none was started again while it was pending.
         const exports = await exportRows(tdb.db)
-        expect(exports.filter((e) => e.status !== 'loaded').map((e) => `${e.export_id} ${e.stream} ${e.status}`), where).toEqual([])
+        expect(
+          exports.filter((e) => e.status !== 'loaded').map((e) => `${e.export_id} ${e.stream} ${e.status}`),
+          where,
+        ).toEqual([])
         expect(startsWhilePending(sims.gc, exports, since), where).toEqual([])
         const recorded = new Set(exports.map((e) => e.export_id))
-        stats.lostStarts += sims.gc.requests.filter((r) => r.at >= since && r.exportId !== undefined && isStartPath(r.path) && !recorded.has(String(r.exportId))).length
+        stats.lostStarts += sims.gc.requests.filter(
+          (r) => r.at >= since && r.exportId !== undefined && isStartPath(r.path) && !recorded.has(String(r.exportId)),
+        ).length
         // The budget: every request the simulator counted was in our ledger first, and no window was over.
-        const { rows: ledger } = await sql<{ n: number }>`select count(*)::int as n from etl.getcourse_requests where sent_at >= ${new Date(since).toISOString()}::timestamptz`.execute(tdb.db.db)
+        const { rows: ledger } = await sql<{
+          n: number
+        }>`select count(*)::int as n from etl.getcourse_requests where sent_at >= ${new Date(since).toISOString()}::timestamptz`.execute(tdb.db.db)
         expect(simCounted(sims.gc, since), where).toBeLessThanOrEqual(ledger[0]!.n)
         expect(await ledgerMaxInWindow(tdb.db, schoolOf(sims.gc, GC_ACCOUNT), BUDGET.windowSeconds), where).toBeLessThanOrEqual(LIMIT)
         // GetCourse counts on arrival, we count just before sending: its count stays within the budget (the reserve absorbs the skew).
         expect(sims.gc.stats(GC_ACCOUNT).maxRequestsInWindow, where).toBeLessThanOrEqual(BUDGET.requests)
         expect(sims.gc.stats(GC_ACCOUNT).maxConcurrentForming, where).toBeLessThanOrEqual(1)
-        expect(sims.gc.requests.filter((r) => r.at >= since && r.errorCode === 903), where).toEqual([])
+        expect(
+          sims.gc.requests.filter((r) => r.at >= since && r.errorCode === 903),
+          where,
+        ).toEqual([])
         stats.trials++
         stats.ms += Date.now() - t0
       }
@@ -173,7 +196,9 @@ describe.skipIf(!server)('crash anywhere (SIGKILL at random moments)', () => {
     const outcomes = await Promise.allSettled(lanes.map(trials))
     const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected')
     if (failure) throw failure.reason
-    console.info(`crash trials: ${JSON.stringify({ ...stats, seed: SEED, lanes: LANES, cleanMs: lanes.map((l) => l.cleanMs), avgTrialMs: Math.round(stats.ms / stats.trials) })}`)
+    console.info(
+      `crash trials: ${JSON.stringify({ ...stats, seed: SEED, lanes: LANES, cleanMs: lanes.map((l) => l.cleanMs), avgTrialMs: Math.round(stats.ms / stats.trials) })}`,
+    )
     expect(stats.trials).toBe(TRIALS)
     // The random kills did hit running processes (not only ones that had already finished).
     expect(stats.kills).toBeGreaterThanOrEqual(Math.ceil(TRIALS * 0.5))

@@ -65,7 +65,13 @@ describe.skipIf(!server)('database faults: sessions terminated mid-run', () => {
     tdb = await createTestDb()
     admin = new pg.Client({ connectionString: tdb.url, application_name: 'course-etl-test-admin' })
     await admin.connect()
-    configFile = writeConfig(path.join(dir, 'etl.yaml'), { database: tdb.url, dataDir: path.join(dir, 'data'), sims, budget: { requests: 20, windowSeconds: 2, reserve: 2 }, batchSize: 10 })
+    configFile = writeConfig(path.join(dir, 'etl.yaml'), {
+      database: tdb.url,
+      dataDir: path.join(dir, 'data'),
+      sims,
+      budget: { requests: 20, windowSeconds: 2, reserve: 2 },
+      batchSize: 10,
+    })
     const t0 = Date.now()
     const clean = await sync()
     expect(clean.code, clean.stderr.slice(-2000)).toBe(0)
@@ -81,7 +87,9 @@ describe.skipIf(!server)('database faults: sessions terminated mid-run', () => {
     rmSync(dir, { recursive: true, force: true })
   })
 
-  it(`${TRIALS}+ runs whose sessions are terminated mid-run fail cleanly or complete; the next run loses nothing (seed ${SEED})`, { timeout: 600_000 }, async () => {
+  it(`${TRIALS}+ runs whose sessions are terminated mid-run fail cleanly or complete; the next run loses nothing (seed ${SEED})`, {
+    timeout: 600_000,
+  }, async () => {
     const random = prng(SEED)
     const outcomes: string[] = []
     let terminatedSessions = 0
@@ -94,7 +102,9 @@ describe.skipIf(!server)('database faults: sessions terminated mid-run', () => {
       await resetWarehouse(tdb.db)
       const before = await maxRunId(tdb.db)
       // One to three terminations at random moments while the run is going (also inside batch transactions and COPY).
-      const moments = Array.from({ length: 1 + Math.floor(random() * 3) }, () => Math.round(300 + random() * Math.max(500, scaleMs * 0.7 - 300))).sort((a, b) => a - b)
+      const moments = Array.from({ length: 1 + Math.floor(random() * 3) }, () => Math.round(300 + random() * Math.max(500, scaleMs * 0.7 - 300))).sort(
+        (a, b) => a - b,
+      )
       let done = false
       const run = sync().finally(() => (done = true))
       const t0 = Date.now()
@@ -121,7 +131,14 @@ describe.skipIf(!server)('database faults: sessions terminated mid-run', () => {
       // The next run completes, and nothing is lost.
       const next = await sync()
       expect(next.code, `${where}\n${next.stderr.slice(-3000)}`).toBe(0)
-      expect(await explainDiff(tdb.db, reference, referenceRows), `${where}\nfaulted run:\n${faulted.stdout}${faulted.stderr.split('\n').filter((l) => /"level":[45]0/.test(l)).map((l) => l.slice(0, 400)).join('\n')}\nnext run:\n${next.stdout}`).toEqual({})
+      expect(
+        await explainDiff(tdb.db, reference, referenceRows),
+        `${where}\nfaulted run:\n${faulted.stdout}${faulted.stderr
+          .split('\n')
+          .filter((l) => /"level":[45]0/.test(l))
+          .map((l) => l.slice(0, 400))
+          .join('\n')}\nnext run:\n${next.stdout}`,
+      ).toEqual({})
       const { rows } = await sql<{ n: number }>`select count(*)::int as n from etl.runs where status = 'running'`.execute(tdb.db.db)
       expect(rows[0]!.n, where).toBe(0)
     }

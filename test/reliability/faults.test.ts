@@ -79,11 +79,24 @@ async function world(): Promise<World> {
     readyAfterMs: ({ rows }) => 2000 + rows * 20,
     clock,
   })
-  const kw = await startKwigaSimulator({ cabinets: [{ token: SECRETS.kwToken, cabinetHash: SECRETS.kwHash, contacts: 120, courses: 2, usersPerCourse: 8, coupons: 6, contactLists: 2, seed: 11 }], rateLimit: { requests: 200, windowSeconds: 60 }, clock })
+  const kw = await startKwigaSimulator({
+    cabinets: [{ token: SECRETS.kwToken, cabinetHash: SECRETS.kwHash, contacts: 120, courses: 2, usersPerCourse: 8, coupons: 6, contactLists: 2, seed: 11 }],
+    rateLimit: { requests: 200, windowSeconds: 60 },
+    clock,
+  })
   const config = parseConfig({
     dataDir,
     batchSize: 10,
-    getcourse: [{ name: GC_ACCOUNT, account: GC_ACCOUNT, key: SECRETS.gcKey, baseUrl: gc.urlFor(GC_ACCOUNT), budget: { requests: 100, windowSeconds: 600, reserve: 10 }, poll: { firstCheckSeconds: 2, maxIntervalSeconds: 30, timeoutSeconds: 900 } }],
+    getcourse: [
+      {
+        name: GC_ACCOUNT,
+        account: GC_ACCOUNT,
+        key: SECRETS.gcKey,
+        baseUrl: gc.urlFor(GC_ACCOUNT),
+        budget: { requests: 100, windowSeconds: 600, reserve: 10 },
+        poll: { firstCheckSeconds: 2, maxIntervalSeconds: 30, timeoutSeconds: 900 },
+      },
+    ],
     kwiga: [{ name: KW_CABINET, token: SECRETS.kwToken, cabinetHash: SECRETS.kwHash, baseUrl: kw.url, rateLimit: { requests: 200, windowSeconds: 60 } }],
   })
   const sources = [createGetcourseSource({ budgetWaitMs: 20 * 60_000 }), createKwigaSource({ maxRateLimitWaitMs: 5 * 60_000 })]
@@ -102,7 +115,11 @@ async function world(): Promise<World> {
 
 async function resetAll(): Promise<void> {
   const tables = await dataTables(wh)
-  await sql.raw(`truncate ${[...tables, 'etl.runs', 'etl.stream_state', 'etl.rejects', 'etl.getcourse_exports', 'etl.getcourse_leases', 'etl.getcourse_requests', 'etl.getcourse_budget'].join(', ')} restart identity cascade`).execute(wh.db)
+  await sql
+    .raw(
+      `truncate ${[...tables, 'etl.runs', 'etl.stream_state', 'etl.rejects', 'etl.getcourse_exports', 'etl.getcourse_leases', 'etl.getcourse_requests', 'etl.getcourse_budget'].join(', ')} restart identity cascade`,
+    )
+    .execute(wh.db)
 }
 
 let reference: Record<string, string>
@@ -152,7 +169,12 @@ describe('faults: retried to success or a clear per-account error, never a parti
         const statuses: string[] = []
         for (let attempt = 1; attempt <= 6 && !complete; attempt++) {
           const res = await w.sync()
-          statuses.push(res.results.filter((r) => r.status !== 'succeeded').map((r) => `${r.stream}:${r.status}:${r.errorCode}`).join(' ') || 'all succeeded')
+          statuses.push(
+            res.results
+              .filter((r) => r.status !== 'succeeded')
+              .map((r) => `${r.stream}:${r.status}:${r.errorCode}`)
+              .join(' ') || 'all succeeded',
+          )
           for (const r of res.results) {
             expect(['succeeded', 'failed', 'deferred'], `${where}: ${JSON.stringify(r)}`).toContain(r.status)
             if (r.status !== 'succeeded') {

@@ -43,7 +43,8 @@ export const KW_CABINET = 'main'
  */
 export async function serverAvailable(): Promise<boolean> {
   const ok = await hasServer()
-  if (!ok && process.env.CI) throw new Error('CI is set but no Postgres server is available (TEST_DATABASE_URL): the reliability suite must run against a real server')
+  if (!ok && process.env.CI)
+    throw new Error('CI is set but no Postgres server is available (TEST_DATABASE_URL): the reliability suite must run against a real server')
   return ok
 }
 
@@ -59,7 +60,16 @@ export async function prepareCli(): Promise<{ argv: string[]; dispose(): void }>
     const dir = path.join(ROOT, '.data', `reliability-cli-${process.pid}-${randomBytes(3).toString('hex')}`)
     mkdirSync(dir, { recursive: true })
     const esbuild = await import('esbuild')
-    await esbuild.build({ entryPoints: [path.join(ROOT, 'src/cli.ts')], bundle: true, platform: 'node', format: 'esm', packages: 'external', target: 'node20', outfile: path.join(dir, 'cli.mjs'), logLevel: 'silent' })
+    await esbuild.build({
+      entryPoints: [path.join(ROOT, 'src/cli.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      packages: 'external',
+      target: 'node20',
+      outfile: path.join(dir, 'cli.mjs'),
+      logLevel: 'silent',
+    })
     cliPath = path.join(dir, 'cli.mjs')
   }
   const file = cliPath
@@ -129,7 +139,14 @@ export function runCli(cli: { argv: string[] }, args: string[], options: RunOpti
     child.on('error', reject)
     child.on('close', (code, signal) => {
       for (const t of timers) clearTimeout(t)
-      const result = { code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), ms: Date.now() - started, killed: killed && !timedOut }
+      const result = {
+        code,
+        signal,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        ms: Date.now() - started,
+        killed: killed && !timedOut,
+      }
       if (timedOut) reject(new Error(`course-etl ${args.join(' ')} did not finish in ${options.timeoutMs ?? 120_000} ms\n${result.stderr.slice(-3000)}`))
       else resolve(result)
     })
@@ -159,7 +176,9 @@ export async function startSims(sizes: SimSizes = {}): Promise<Sims> {
     readyAfterMs: sizes.readyAfterMs ?? (({ rows }) => 30 + rows * 2),
   })
   const kw = await startKwigaSimulator({
-    cabinets: [{ token: SECRETS.kwToken, cabinetHash: SECRETS.kwHash, contacts: 120, courses: 2, usersPerCourse: 8, coupons: 6, contactLists: 2, seed: 11, ...sizes.kw }],
+    cabinets: [
+      { token: SECRETS.kwToken, cabinetHash: SECRETS.kwHash, contacts: 120, courses: 2, usersPerCourse: 8, coupons: 6, contactLists: 2, seed: 11, ...sizes.kw },
+    ],
     rateLimit: { requests: 1_000_000, windowSeconds: 60 },
   })
   return {
@@ -192,7 +211,13 @@ export interface ConfigOptions {
  * `configEnv` returns the matching variables.
  */
 export function writeConfig(file: string, o: ConfigOptions): string {
-  const lines = [`database: ${JSON.stringify(o.database)}`, `dataDir: ${JSON.stringify(o.dataDir)}`, `batchSize: ${o.batchSize ?? 8}`, 'archiveExports: true', 'shutdownSeconds: 5']
+  const lines = [
+    `database: ${JSON.stringify(o.database)}`,
+    `dataDir: ${JSON.stringify(o.dataDir)}`,
+    `batchSize: ${o.batchSize ?? 8}`,
+    'archiveExports: true',
+    'shutdownSeconds: 5',
+  ]
   if (o.jobsDir) lines.push(`jobsDir: ${JSON.stringify(o.jobsDir)}`)
   if (o.getcourse ?? true) {
     const b = o.budget ?? { requests: 100_000, windowSeconds: 7200, reserve: 10 }
@@ -284,10 +309,16 @@ const SUB = ['raw', 'aggregated_subscription']
 const VOLATILE: Record<string, string[][]> = {
   '*': [['synced_at']],
   'kwiga.contact_product_checks': [['checked_at']],
-  'getcourse.deals': [['extra', 'Клиент: давность регистрации'], ['extra', 'Клиент: давность последней активности']],
+  'getcourse.deals': [
+    ['extra', 'Клиент: давность регистрации'],
+    ['extra', 'Клиент: давность последней активности'],
+  ],
   'kwiga.contact_products': [
     ...['count_available_days', 'count_left_days', 'is_active', 'state_id', 'state_label'].map((c) => [c]),
-    ...['count_available_days', 'count_left_days', 'is_active', 'state'].flatMap((k) => [['raw', k], [...SUB, k]]),
+    ...['count_available_days', 'count_left_days', 'is_active', 'state'].flatMap((k) => [
+      ['raw', k],
+      [...SUB, k],
+    ]),
   ],
   'kwiga.product_subscriptions': [['is_active'], ['raw', 'is_active']],
   'kwiga.offers': [['is_active'], ['raw', 'is_active']],
@@ -341,7 +372,11 @@ export async function snapshotRows(db: Warehouse): Promise<Record<string, string
 }
 
 /** Like digestDiff, with a few differing rows of each table when the reference rows are known. */
-export async function explainDiff(db: Warehouse, reference: Record<string, string>, referenceRows?: Record<string, string[]>): Promise<Record<string, unknown>> {
+export async function explainDiff(
+  db: Warehouse,
+  reference: Record<string, string>,
+  referenceRows?: Record<string, string[]>,
+): Promise<Record<string, unknown>> {
   const diff: Record<string, unknown> = digestDiff(await tableDigests(db), reference)
   if (referenceRows) for (const t of Object.keys(diff)) diff[t] = { ...(diff[t] as object), rows: rowsDiff(await stableRows(db, t), referenceRows[t] ?? [], 2) }
   return diff
@@ -393,7 +428,9 @@ export async function ledgerCount(db: Warehouse, account: string): Promise<numbe
 
 /** Budget-counted requests the simulator received from us: every authenticated Export-API call. */
 export function simCounted(gc: GetcourseSim, since = 0): number {
-  return gc.requests.filter((r) => r.account === GC_ACCOUNT && r.at >= since && r.status !== 0 && r.errorCode !== 901 && r.errorCode !== 904 && isApiPath(r.path)).length
+  return gc.requests.filter(
+    (r) => r.account === GC_ACCOUNT && r.at >= since && r.status !== 0 && r.errorCode !== 901 && r.errorCode !== 904 && isApiPath(r.path),
+  ).length
 }
 
 const isApiPath = (p: string) => /^\/pl\/api\/(account\/(users|deals|payments|groups(\/\d+\/users)?|exports\/[^/]+|fields)|fields)$/.test(p)
@@ -413,7 +450,9 @@ export interface ExportRow {
 
 export async function exportRows(db: Warehouse): Promise<ExportRow[]> {
   const { rows } = await sql<ExportRow>`
-    select export_id::text, stream, group_id::text, filters, started_at, ready_at, loaded_at, status from etl.getcourse_exports order by started_at`.execute(db.db)
+    select export_id::text, stream, group_id::text, filters, started_at, ready_at, loaded_at, status from etl.getcourse_exports order by started_at`.execute(
+    db.db,
+  )
   return rows
 }
 
@@ -441,7 +480,10 @@ export function startsWhilePending(gc: GetcourseSim, exports: ExportRow[], since
       if (exportKey(e) !== key || String(s.exportId) === e.export_id) continue
       const from = e.started_at.getTime()
       const to = e.ready_at?.getTime() ?? e.loaded_at?.getTime() ?? Number.POSITIVE_INFINITY
-      if (s.at > from && s.at < to && e.status !== 'failed') problems.push(`export ${s.exportId} started at ${new Date(s.at).toISOString()} while export ${e.export_id} of the same window (${key}) was pending since ${e.started_at.toISOString()}`)
+      if (s.at > from && s.at < to && e.status !== 'failed')
+        problems.push(
+          `export ${s.exportId} started at ${new Date(s.at).toISOString()} while export ${e.export_id} of the same window (${key}) was pending since ${e.started_at.toISOString()}`,
+        )
     }
   }
   return problems
@@ -478,7 +520,17 @@ export const STREAM_TABLES: Record<string, Record<string, string[]>> = {
     courses: ['kwiga.courses', 'kwiga.course_offers'],
     coupons: ['kwiga.coupons'],
     contact_lists: ['kwiga.contact_lists', 'kwiga.contact_list_members'],
-    contacts: ['kwiga.contacts', 'kwiga.tags', 'kwiga.contact_tags', 'kwiga.contact_offers', 'kwiga.orders', 'kwiga.order_products', 'kwiga.payments', 'kwiga.transactions', 'kwiga.certificates'],
+    contacts: [
+      'kwiga.contacts',
+      'kwiga.tags',
+      'kwiga.contact_tags',
+      'kwiga.contact_offers',
+      'kwiga.orders',
+      'kwiga.order_products',
+      'kwiga.payments',
+      'kwiga.transactions',
+      'kwiga.certificates',
+    ],
     contact_products: ['kwiga.contact_products', 'kwiga.product_subscriptions'],
     course_users: ['kwiga.course_users', 'kwiga.course_nodes', 'kwiga.lesson_progress', 'kwiga.module_progress', 'kwiga.quiz_progress'],
   },
@@ -509,7 +561,12 @@ export async function maxRunId(db: Warehouse): Promise<number> {
  * "Succeeded ⇒ complete": every run row after `afterId` recorded as succeeded has its stream's
  * tables equal to the reference (a clean run). Returns the violations.
  */
-export async function partialSuccesses(db: Warehouse, reference: Record<string, string>, afterId = 0, referenceRows?: Record<string, string[]>): Promise<string[]> {
+export async function partialSuccesses(
+  db: Warehouse,
+  reference: Record<string, string>,
+  afterId = 0,
+  referenceRows?: Record<string, string[]>,
+): Promise<string[]> {
   const digests = await tableDigests(db)
   const problems: string[] = []
   for (const run of await runRows(db, afterId)) {

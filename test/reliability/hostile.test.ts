@@ -14,7 +14,20 @@ import { parse as parseCsv } from 'csv-parse/sync'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { USER_FIELDS, PAYMENT_FIELDS } from '../../src/simulators/getcourse/columns.js'
-import { configEnv, createTestDb, prepareCli, runCli, serverAvailable, startSims, tempDir, failureLine, unexpectedStderr, writeConfig, type Sims, type TestDb } from './harness.js'
+import {
+  configEnv,
+  createTestDb,
+  prepareCli,
+  runCli,
+  serverAvailable,
+  startSims,
+  tempDir,
+  failureLine,
+  unexpectedStderr,
+  writeConfig,
+  type Sims,
+  type TestDb,
+} from './harness.js'
 
 const server = await serverAvailable()
 
@@ -37,7 +50,8 @@ const HOSTILE_TEXT = [
 /** The `info` of a users export: one good row, then rows built to break things. */
 function usersExport(): { json: Buffer; items: number } {
   const width = USER_FIELDS.length
-  const row = (id: string, extra: Record<number, unknown> = {}) => Array.from({ length: width }, (_, i) => (i === 0 ? id : i in extra ? extra[i] : i === 3 ? '2025-03-01 10:00:00' : ''))
+  const row = (id: string, extra: Record<number, unknown> = {}) =>
+    Array.from({ length: width }, (_, i) => (i === 0 ? id : i in extra ? extra[i] : i === 3 ? '2025-03-01 10:00:00' : ''))
   const items: unknown[] = [
     row('1001', { 1: 'good@example.com', 5: 'Good' }),
     row('1002').slice(0, 5), // too few columns
@@ -65,8 +79,16 @@ function usersExport(): { json: Buffer; items: number } {
 
 function paymentsExport(): { json: Buffer; items: number } {
   const w = PAYMENT_FIELDS.length
-  const row = (id: string, amount: string, title = 'Оплата') => [id, 'Иван', 'i@example.com', '77', '2025-03-01 10:00:00', 'card', 'Получен', amount, '0', amount, 'c1', title].slice(0, w)
-  const items = [row('501', '12 000,00'), row('502', 'много денег'), row('503', '1e309'), row('504', '-15.50', '=cmd|"/c calc"!A1'), row('x505', '10'), row('506', '5 000 руб.', '@evil')]
+  const row = (id: string, amount: string, title = 'Оплата') =>
+    [id, 'Иван', 'i@example.com', '77', '2025-03-01 10:00:00', 'card', 'Получен', amount, '0', amount, 'c1', title].slice(0, w)
+  const items = [
+    row('501', '12 000,00'),
+    row('502', 'много денег'),
+    row('503', '1e309'),
+    row('504', '-15.50', '=cmd|"/c calc"!A1'),
+    row('x505', '10'),
+    row('506', '5 000 руб.', '@evil'),
+  ]
   return { json: Buffer.from(JSON.stringify({ info: { fields: PAYMENT_FIELDS, items } })), items: items.length }
 }
 
@@ -80,11 +102,23 @@ function kwigaServer(): Promise<{ url: string; contacts: number; close(): Promis
     { id: 9004, email: 'big@example.com', first_name: BIG, created_at: '2025-01-01 10:00:00' },
     { id: 9005, email: 'nul@example.com', first_name: 'a\u0000b', last_name: 'lone \ud800', created_at: '2025-01-01 10:00:00' },
     { id: 9006, email: 'deep@example.com', created_at: '2025-01-01 10:00:00', additional_fields: 'DEEP-JSON' },
-    ...HOSTILE_TEXT.map((t, i) => ({ id: 9100 + i, email: `h${i}@example.com`, first_name: t, last_name: t, name: t, created_at: '2025-01-02 10:00:00', tags: [{ id: 1, name: t }] })),
+    ...HOSTILE_TEXT.map((t, i) => ({
+      id: 9100 + i,
+      email: `h${i}@example.com`,
+      first_name: t,
+      last_name: t,
+      name: t,
+      created_at: '2025-01-02 10:00:00',
+      tags: [{ id: 1, name: t }],
+    })),
     'not an object',
     [1, 2, 3],
   ]
-  const timezones = [{ id: 'zone', name: 'Europe/Kyiv' }, { id: 2, name: '=EVIL()', name_full: '+1', value: '-1' }, { id: 3, name: BIG.slice(0, 1000) }]
+  const timezones = [
+    { id: 'zone', name: 'Europe/Kyiv' },
+    { id: 2, name: '=EVIL()', name_full: '+1', value: '-1' },
+    { id: 3, name: BIG.slice(0, 1000) },
+  ]
   const list = (data: unknown[]) => ({ data, meta: { current_page: 1, last_page: 1, per_page: 100, total: data.length } })
   // JSON.stringify itself recurses: the deep value is spliced into the text.
   const contactsPage = JSON.stringify(list(contacts)).replace('"DEEP-JSON"', nested(5000))
@@ -106,7 +140,11 @@ function kwigaServer(): Promise<{ url: string; contacts: number; close(): Promis
   })
   return new Promise((resolve) => {
     server.listen(0, '127.0.0.1', () => {
-      resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, contacts: contacts.length, close: () => new Promise<void>((r) => server.close(() => r())) })
+      resolve({
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        contacts: contacts.length,
+        close: () => new Promise<void>((r) => server.close(() => r())),
+      })
     })
   })
 }
@@ -145,11 +183,15 @@ describe.skipIf(!server)('hostile input', () => {
     const r = await run(['load-file', '--account', 'school', '--stream', stream, '--file', file])
     expect(unexpectedStderr(r.stderr), r.stderr.slice(-2000)).toEqual([])
     expect(r.code, `${r.stdout}\n${r.stderr.slice(-2000)}`).toBe(0)
-    const { rows: [run1] } = await sql<{ status: string; rows_read: number; rows_rejected: number; id: string }>`
+    const {
+      rows: [run1],
+    } = await sql<{ status: string; rows_read: number; rows_rejected: number; id: string }>`
       select status, rows_read::int, rows_rejected::int, id::text from etl.runs where id > ${before.rows[0]!.n} and stream = ${stream}`.execute(tdb.db.db)
     expect(run1).toMatchObject({ status: 'succeeded', rows_read: items })
     const landed = (await sql<{ n: number }>`select count(*)::int as n from ${sql.table(table)} where account = 'school'`.execute(tdb.db.db)).rows[0]!.n
-    const { rows: rejects } = await sql<{ reason: string; raw: unknown }>`select reason, raw from etl.rejects where run_id = ${run1!.id}::bigint`.execute(tdb.db.db)
+    const { rows: rejects } = await sql<{ reason: string; raw: unknown }>`select reason, raw from etl.rejects where run_id = ${run1!.id}::bigint`.execute(
+      tdb.db.db,
+    )
     expect(landed + rejects.length).toBe(items)
     for (const rj of rejects) expect(rj.reason.length).toBeGreaterThan(5)
     return { landed, rejects }
@@ -162,9 +204,13 @@ describe.skipIf(!server)('hostile input', () => {
     const u = await loadFile('users', usersFile, users.items, 'getcourse.users')
     expect(u.landed).toBeGreaterThanOrEqual(HOSTILE_TEXT.length)
     // SQL-looking text is data, nothing more; the 10 MB name was stored or rejected, not truncated silently.
-    const { rows: sqlish } = await sql<{ first_name: string }>`select first_name from getcourse.users where account = 'school' and first_name like '%DROP TABLE%'`.execute(tdb.db.db)
+    const { rows: sqlish } = await sql<{
+      first_name: string
+    }>`select first_name from getcourse.users where account = 'school' and first_name like '%DROP TABLE%'`.execute(tdb.db.db)
     expect(sqlish).toHaveLength(1)
-    const { rows: big } = await sql<{ n: number | null }>`select length(first_name) as n from getcourse.users where account = 'school' and id = 1005`.execute(tdb.db.db)
+    const { rows: big } = await sql<{ n: number | null }>`select length(first_name) as n from getcourse.users where account = 'school' and id = 1005`.execute(
+      tdb.db.db,
+    )
     if (big.length) expect(big[0]!.n).toBe(BIG.length)
     else expect(u.rejects.some((r) => /1005/.test(JSON.stringify(r.raw).slice(0, 50)) || /1005/.test(r.reason))).toBe(true)
 
@@ -188,20 +234,27 @@ describe.skipIf(!server)('hostile input', () => {
       if (r.code !== 0) expect(failureLine(r.stderr), name).toMatch(/^course-etl: [A-Z_]+: /)
       else expect(r.stdout, name).toMatch(/^succeeded/m)
     }
-    const { rows: bad } = await sql<{ n: number }>`select count(*)::int as n from etl.runs where source = 'getcourse-file' and status = 'succeeded' and rows_read > 0 and rows_read < rows_rejected`.execute(tdb.db.db)
+    const { rows: bad } = await sql<{
+      n: number
+    }>`select count(*)::int as n from etl.runs where source = 'getcourse-file' and status = 'succeeded' and rows_read > 0 and rows_read < rows_rejected`.execute(
+      tdb.db.db,
+    )
     expect(bad[0]!.n).toBe(0)
   })
 
   it('GetCourse: a cell of deeply nested JSON is quarantined and the rows after it still load', { timeout: 120_000 }, async () => {
     const width = USER_FIELDS.length
-    const row = (id: string, name: string) => JSON.stringify(Array.from({ length: width }, (_, i) => (i === 0 ? id : i === 5 ? name : i === 3 ? '2025-03-01 10:00:00' : '')))
+    const row = (id: string, name: string) =>
+      JSON.stringify(Array.from({ length: width }, (_, i) => (i === 0 ? id : i === 5 ? name : i === 3 ? '2025-03-01 10:00:00' : '')))
     const rows = [row('7001', 'before'), row('7002', 'DEEP'), row('7003', 'after'), row('7004', 'after too')].join(',').replace('"DEEP"', nested(5000))
     const file = path.join(dir, 'deep-cell.json')
     writeFileSync(file, `{"success":true,"info":{"fields":${JSON.stringify(USER_FIELDS)},"items":[${rows}]}}`)
     const r = await run(['load-file', '--account', 'school', '--stream', 'users', '--file', file])
     expect(unexpectedStderr(r.stderr), r.stderr.slice(-2000)).toEqual([])
     expect(r.code, `${r.stdout}\n${r.stderr.slice(-1500)}`).toBe(0)
-    const { rows: landed } = await sql<{ id: string }>`select id::text from getcourse.users where account = 'school' and id between 7001 and 7004 order by id`.execute(tdb.db.db)
+    const { rows: landed } = await sql<{
+      id: string
+    }>`select id::text from getcourse.users where account = 'school' and id between 7001 and 7004 order by id`.execute(tdb.db.db)
     expect(landed.map((x) => x.id)).toEqual(['7001', '7003', '7004'])
     const { rows: rejects } = await sql<{ reason: string }>`select reason from etl.rejects where record_key = '7002'`.execute(tdb.db.db)
     expect(rejects).toHaveLength(1)
@@ -211,13 +264,25 @@ describe.skipIf(!server)('hostile input', () => {
     const r = await run(['sync', '--source', 'kwiga'])
     expect(unexpectedStderr(r.stderr), r.stderr.slice(-3000)).toEqual([])
     expect(r.stdout, r.stderr.slice(-3000)).toMatch(/kwiga\/main\/contacts/)
-    const { rows: runs } = await sql<{ stream: string; status: string; error_code: string | null; message: string | null; rows_read: number; rows_rejected: number; id: string }>`
-      select stream, status, error_code, message, rows_read::int, rows_rejected::int, id::text from etl.runs where source = 'kwiga' order by id`.execute(tdb.db.db)
+    const { rows: runs } = await sql<{
+      stream: string
+      status: string
+      error_code: string | null
+      message: string | null
+      rows_read: number
+      rows_rejected: number
+      id: string
+    }>`
+      select stream, status, error_code, message, rows_read::int, rows_rejected::int, id::text from etl.runs where source = 'kwiga' order by id`.execute(
+      tdb.db.db,
+    )
     for (const run1 of runs) if (run1.status !== 'succeeded') expect(run1.error_code && run1.message, JSON.stringify(run1)).toBeTruthy()
     const contactsRun = runs.find((x) => x.stream === 'contacts')!
     expect(contactsRun, JSON.stringify(runs)).toMatchObject({ status: 'succeeded' })
     const landed = (await sql<{ n: number }>`select count(*)::int as n from kwiga.contacts`.execute(tdb.db.db)).rows[0]!.n
-    const { rows: rejects } = await sql<{ reason: string }>`select reason from etl.rejects where run_id = ${contactsRun.id}::bigint and stream = 'contacts'`.execute(tdb.db.db)
+    const { rows: rejects } = await sql<{
+      reason: string
+    }>`select reason from etl.rejects where run_id = ${contactsRun.id}::bigint and stream = 'contacts'`.execute(tdb.db.db)
     const rejectedContacts = new Set(rejects.map((x) => x.reason))
     expect(landed + rejects.length, JSON.stringify(rejects.map((x) => x.reason.slice(0, 100)))).toBeGreaterThanOrEqual(kw.contacts)
     expect(rejectedContacts.size).toBeGreaterThan(0)
@@ -227,14 +292,20 @@ describe.skipIf(!server)('hostile input', () => {
 
   it('dump --all of the results is formula-safe: no cell starts with = + - @ tab or CR unless it is a number', { timeout: 180_000 }, async () => {
     const out = path.join(dir, 'dump')
-    for (const args of [['--out-dir', out], ['--out-dir', `${out}-excel`, '--excel']]) {
+    for (const args of [
+      ['--out-dir', out],
+      ['--out-dir', `${out}-excel`, '--excel'],
+    ]) {
       const r = await run(['dump', '--all', ...args])
       expect(r.code, r.stderr.slice(-2000)).toBe(0)
       expect(unexpectedStderr(r.stderr)).toEqual([])
     }
     let cells = 0
     const unsafe: string[] = []
-    for (const [folder, delimiter] of [[out, ','], [`${out}-excel`, ';']] as const) {
+    for (const [folder, delimiter] of [
+      [out, ','],
+      [`${out}-excel`, ';'],
+    ] as const) {
       for (const name of readdirSync(folder)) {
         const text = readFileSync(path.join(folder, name), 'utf8').replace(/^\ufeff/, '')
         const records = parseCsv(text, { delimiter, relax_column_count: true }) as string[][]

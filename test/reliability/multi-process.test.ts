@@ -67,14 +67,22 @@ describe.skipIf(!server)('several processes on one account and one database', ()
   it('3 syncs + 2 scheduler jobs: one export forming at a time, never over budget, every row loaded exactly once', { timeout: 240_000 }, async () => {
     const since = Date.now()
     const startsBefore = sims.gc.requests.filter((r) => isStartPath(r.path)).length
-    const children = await Promise.all([run(['sync']), run(['sync']), run(['sync']), run(['schedule', '--run', 'gc-full']), run(['schedule', '--run', 'everything'])])
+    const children = await Promise.all([
+      run(['sync']),
+      run(['sync']),
+      run(['sync']),
+      run(['schedule', '--run', 'gc-full']),
+      run(['schedule', '--run', 'everything']),
+    ])
     for (const [i, c] of children.entries()) {
       expect(c.code, `process ${i}: ${c.stdout}\n${c.stderr.slice(-3000)}`).toBe(0)
       expect(unexpectedStderr(c.stderr), `process ${i}`).toEqual([])
     }
     // They overlapped for real: several processes had runs going at the same moment.
     const { rows: overlap } = await sql<{ n: number }>`
-      select max(n)::int as n from (select (select count(distinct b.pid) from etl.runs b where b.started_at <= a.started_at and coalesce(b.finished_at, now()) >= a.started_at) as n from etl.runs a) x`.execute(tdb.db.db)
+      select max(n)::int as n from (select (select count(distinct b.pid) from etl.runs b where b.started_at <= a.started_at and coalesce(b.finished_at, now()) >= a.started_at) as n from etl.runs a) x`.execute(
+      tdb.db.db,
+    )
     expect(overlap[0]!.n).toBeGreaterThanOrEqual(3)
 
     // Streams deferred on purpose (budget, busy slot) finish in one more run; nothing else is needed.
@@ -92,7 +100,9 @@ describe.skipIf(!server)('several processes on one account and one database', ()
     expect(await ledgerMaxInWindow(tdb.db, schoolOf(sims.gc, GC_ACCOUNT), BUDGET.windowSeconds)).toBeLessThanOrEqual(BUDGET.requests - BUDGET.reserve)
     expect(stats.maxRequestsInWindow).toBeLessThanOrEqual(BUDGET.requests)
     expect(sims.gc.requests.filter((r) => r.at >= since && r.errorCode === 903)).toEqual([])
-    const { rows: ledger } = await sql<{ n: number }>`select count(*)::int as n from etl.getcourse_requests where sent_at >= ${new Date(since).toISOString()}::timestamptz`.execute(tdb.db.db)
+    const { rows: ledger } = await sql<{
+      n: number
+    }>`select count(*)::int as n from etl.getcourse_requests where sent_at >= ${new Date(since).toISOString()}::timestamptz`.execute(tdb.db.db)
     expect(simCounted(sims.gc, since)).toBeLessThanOrEqual(ledger[0]!.n)
 
     // Every row exactly once: the tables equal a clean single run, and across all processes each
@@ -109,6 +119,8 @@ describe.skipIf(!server)('several processes on one account and one database', ()
       groups: data.groups.length,
       group_members: data.groups.reduce((n, g) => n + g.members.length, 0),
     })
-    console.info(`multi-process: ${starts.length - 0} starts (${sims.gc.requests.filter((r) => isStartPath(r.path)).length - startsBefore} total), max ${stats.maxRequestsInWindow} requests/window, ${children.map((c) => `${c.ms} ms`).join(', ')}`)
+    console.info(
+      `multi-process: ${starts.length - 0} starts (${sims.gc.requests.filter((r) => isStartPath(r.path)).length - startsBefore} total), max ${stats.maxRequestsInWindow} requests/window, ${children.map((c) => `${c.ms} ms`).join(', ')}`,
+    )
   })
 })

@@ -8,7 +8,21 @@ import path from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { SECRETS, configEnv, createTestDb, prepareCli, runCli, serverAvailable, startSims, tempDir, unexpectedStderr, writeConfig, type CliResult, type Sims, type TestDb } from './harness.js'
+import {
+  SECRETS,
+  configEnv,
+  createTestDb,
+  prepareCli,
+  runCli,
+  serverAvailable,
+  startSims,
+  tempDir,
+  unexpectedStderr,
+  writeConfig,
+  type CliResult,
+  type Sims,
+  type TestDb,
+} from './harness.js'
 
 const server = await serverAvailable()
 const ALL = Object.values(SECRETS)
@@ -48,7 +62,13 @@ describe.skipIf(!server)('secrets never leave the config', () => {
     mkdirSync(jobsDir, { recursive: true })
     writeFileSync(path.join(jobsDir, 'lists.yaml'), 'name: lists\ncron: "0 3 * * *"\nstreams: [groups, fields, timezones, contact_lists]\nmode: full\n')
     config = writeConfig(path.join(dir, 'etl.yaml'), { database: tdb.url, dataDir, sims, budget: { requests: 20, windowSeconds: 2, reserve: 2 }, jobsDir })
-    wrongConfig = writeConfig(path.join(dir, 'wrong.yaml'), { database: tdb.url, dataDir, sims, budget: { requests: 20, windowSeconds: 2, reserve: 2 }, jobsDir })
+    wrongConfig = writeConfig(path.join(dir, 'wrong.yaml'), {
+      database: tdb.url,
+      dataDir,
+      sims,
+      budget: { requests: 20, windowSeconds: 2, reserve: 2 },
+      jobsDir,
+    })
   })
   afterAll(async () => {
     await tdb?.close()
@@ -102,7 +122,10 @@ describe.skipIf(!server)('secrets never leave the config', () => {
     let rowsScanned = 0
     for (const { name } of tables) {
       const { rows } = await sql<{ n: number; hits: number }>`
-        select count(*)::int as n, count(*) filter (where ${sql.join(ALL.map((s) => sql`strpos(t::text, ${s}) > 0`), sql` or `)})::int as hits
+        select count(*)::int as n, count(*) filter (where ${sql.join(
+          ALL.map((s) => sql`strpos(t::text, ${s}) > 0`),
+          sql` or `,
+        )})::int as hits
         from ${sql.table(name)} t`.execute(tdb.db.db)
       rowsScanned += rows[0]!.n
       if (rows[0]!.hits) problems.push(`${name}: ${rows[0]!.hits} row(s)`)

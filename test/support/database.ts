@@ -42,7 +42,9 @@ export async function hasServer(): Promise<boolean> {
   return (await serverUrl()) !== null
 }
 
-export async function createTestWarehouse(options: { migrate?: boolean; /** Embedded PGlite even when a server is there. */ embedded?: boolean } = {}): Promise<TestWarehouse> {
+export async function createTestWarehouse(
+  options: { migrate?: boolean /** Embedded PGlite even when a server is there. */; embedded?: boolean } = {},
+): Promise<TestWarehouse> {
   const base = options.embedded ? null : await serverUrl()
   let warehouse: Warehouse
   let url: string | undefined

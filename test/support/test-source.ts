@@ -21,7 +21,12 @@ export async function createTestTables(db: Db): Promise<void> {
     synced_at timestamptz not null default now(), primary key (account, item_id, tag))`.execute(db)
 }
 
-export function createTestSource(data: { records: TestRecord[]; batchSize: number; failAfter?: number; /** Set when the source's generator was closed (its `finally` ran). */ closed?: { value: boolean } }): SourceModule {
+export function createTestSource(data: {
+  records: TestRecord[]
+  batchSize: number
+  failAfter?: number /** Set when the source's generator was closed (its `finally` ran). */
+  closed?: { value: boolean }
+}): SourceModule {
   const stream: Stream = {
     source: 'testsrc',
     account: 'acct',
@@ -41,7 +46,11 @@ export function createTestSource(data: { records: TestRecord[]; batchSize: numbe
           yield {
             read: chunk.length,
             writes: [
-              { table: 'testsrc.items', key: ['account', 'id'], rows: good.map((r) => ({ account: 'acct', id: r.id, name: r.name, updated: r.updated, extra: { tagCount: r.tags.length } })) },
+              {
+                table: 'testsrc.items',
+                key: ['account', 'id'],
+                rows: good.map((r) => ({ account: 'acct', id: r.id, name: r.name, updated: r.updated, extra: { tagCount: r.tags.length } })),
+              },
               {
                 table: 'testsrc.item_tags',
                 key: ['account', 'item_id', 'tag'],

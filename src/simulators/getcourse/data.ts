@@ -1,5 +1,5 @@
 import type { DealStatus, PaymentStatus, UserStatus } from './columns.js'
-import { Rng, hashString, rngFor } from './random.js'
+import { type Rng, hashString, rngFor } from './random.js'
 import * as V from './vocabulary.js'
 
 const MINUTE_MS = 60_000
@@ -111,8 +111,7 @@ export interface GenerationContext {
 
 const round2 = (n: number) => Math.round(n * 100) / 100
 const clamp = (n: number, min: number, max: number) => Math.min(Math.max(n, min), max)
-const later = (rng: Rng, from: number, now: number, maxSpan: number) =>
-  from + Math.floor(rng.next() * Math.max(0, Math.min(maxSpan, now - from)))
+const later = (rng: Rng, from: number, now: number, maxSpan: number) => from + Math.floor(rng.next() * Math.max(0, Math.min(maxSpan, now - from)))
 
 const NO_UTM: Utm = { source: '', medium: '', campaign: '', term: '', content: '', group: '' }
 
@@ -127,7 +126,12 @@ function randomUtm(rng: Rng): Utm {
   }
 }
 
-const PHONE_PREFIXES: readonly (readonly [string, number])[] = [['+79', 60], ['79', 15], ['89', 8], ['', 17]]
+const PHONE_PREFIXES: readonly (readonly [string, number])[] = [
+  ['+79', 60],
+  ['79', 15],
+  ['89', 8],
+  ['', 17],
+]
 const CITY_WEIGHTS = V.CITIES.map(([city, country, weight]) => [[city, country] as const, weight] as const)
 
 function randomPhone(rng: Rng, country: string): string {
@@ -156,16 +160,19 @@ function buildUser(rng: Rng, index: number, id: number, createdAt: number, now: 
   let email = `${local}@${rng.pick(V.EMAIL_DOMAINS)}`
   if (rng.chance(0.03)) email = email[0].toUpperCase() + email.slice(1)
 
-  const status = rng.weighted<UserStatus>([['active', 80], ['in_base', 9], ['invited', 4], ['deactivated', 4], ['banned', 3]])
-  const registrationType =
-    status === 'in_base' ? 'Импорт' : status === 'invited' ? 'Приглашен администратором' : rng.weighted(V.REGISTRATION_TYPES)
+  const status = rng.weighted<UserStatus>([
+    ['active', 80],
+    ['in_base', 9],
+    ['invited', 4],
+    ['deactivated', 4],
+    ['banned', 3],
+  ])
+  const registrationType = status === 'in_base' ? 'Импорт' : status === 'invited' ? 'Приглашен администратором' : rng.weighted(V.REGISTRATION_TYPES)
   const neverActive = status === 'in_base' || status === 'invited' || rng.chance(0.08)
   const [city, country] = rng.weighted(CITY_WEIGHTS)
   const utm = rng.chance(0.55) ? randomUtm(rng) : NO_UTM
   const partner = rng.chance(0.06) ? rng.pick(V.PARTNERS) : null
-  const birthday = rng.chance(0.4)
-    ? `${rng.int(1960, 2006)}-${String(rng.int(1, 12)).padStart(2, '0')}-${String(rng.int(1, 28)).padStart(2, '0')}`
-    : ''
+  const birthday = rng.chance(0.4) ? `${rng.int(1960, 2006)}-${String(rng.int(1, 12)).padStart(2, '0')}-${String(rng.int(1, 28)).padStart(2, '0')}` : ''
   return {
     id,
     email,
@@ -289,23 +296,30 @@ export function makeDeal(ctx: GenerationContext, index: number, userAt: (index: 
 
   const status: DealStatus =
     deal.cost === 0
-      ? rng.weighted<DealStatus>([['payed', 70], ['new', 20], ['cancelled', 10]])
+      ? rng.weighted<DealStatus>([
+          ['payed', 70],
+          ['new', 20],
+          ['cancelled', 10],
+        ])
       : rng.weighted<DealStatus>([
-          ['payed', 38], ['new', 18], ['in_work', 7], ['payment_waiting', 11], ['cancelled', 13], ['false', 4],
-          ['part_payed', 6], ['not_confirmed', 1], ['waiting_for_return', 1], ['pending', 1],
+          ['payed', 38],
+          ['new', 18],
+          ['in_work', 7],
+          ['payment_waiting', 11],
+          ['cancelled', 13],
+          ['false', 4],
+          ['part_payed', 6],
+          ['not_confirmed', 1],
+          ['waiting_for_return', 1],
+          ['pending', 1],
         ])
   if (status === 'new') return deal
   const changedAt = later(rng, createdAt, ctx.now, 30 * DAY_MS)
-  const changed = withDealStatus(
-    { ...deal, paid: status === 'part_payed' ? round2(deal.cost * rng.pick([0.3, 0.5])) : 0 },
-    status,
-    changedAt,
-  )
+  const changed = withDealStatus({ ...deal, paid: status === 'part_payed' ? round2(deal.cost * rng.pick([0.3, 0.5])) : 0 }, status, changedAt)
   return {
     ...changed,
     // A part-paid or to-be-refunded order was paid some time before its latest status change.
-    payedAt:
-      changed.payedAt === null || status === 'payed' ? changed.payedAt : later(rng, createdAt, changedAt, changedAt - createdAt),
+    payedAt: changed.payedAt === null || status === 'payed' ? changed.payedAt : later(rng, createdAt, changedAt, changedAt - createdAt),
     updatedAt: rng.chance(0.25) ? later(rng, changedAt, ctx.now, 5 * DAY_MS) : changedAt,
     refusalReason: status === 'cancelled' && rng.chance(0.6) ? rng.pick(V.REFUSAL_REASONS) : '',
     custom: status === 'waiting_for_return' ? { ...changed.custom, refund: 'Да' } : changed.custom,
@@ -321,7 +335,11 @@ function paymentCode(rng: Rng): string {
 function paymentStatusFor(rng: Rng, deal: SimDeal): PaymentStatus {
   switch (deal.status) {
     case 'payed':
-      return rng.weighted<PaymentStatus>([['accepted', 92], ['returned', 5], ['tobalance', 3]])
+      return rng.weighted<PaymentStatus>([
+        ['accepted', 92],
+        ['returned', 5],
+        ['tobalance', 3],
+      ])
     case 'part_payed':
       return 'accepted'
     case 'waiting_for_return':
@@ -336,8 +354,7 @@ export function makePayment(rng: Rng, id: number, deal: SimDeal, now: number): S
   const status = paymentStatusFor(rng, deal)
   const settledAt = deal.payedAt ?? later(rng, deal.createdAt, now, 2 * DAY_MS)
   const createdAt = clamp(settledAt - rng.int(1, 10) * MINUTE_MS, deal.createdAt, now)
-  const statusChangedAt =
-    status === 'expected' ? createdAt : status === 'returned' ? later(rng, settledAt, now, 14 * DAY_MS) : Math.max(settledAt, createdAt)
+  const statusChangedAt = status === 'expected' ? createdAt : status === 'returned' ? later(rng, settledAt, now, 14 * DAY_MS) : Math.max(settledAt, createdAt)
   const amount = deal.paid > 0 ? deal.paid : deal.cost
   return {
     id,

@@ -69,7 +69,10 @@ export function parseFilters(stream: Stream, query: Record<string, string>, time
   }
 
   if (stream === 'users' && query.email !== undefined) {
-    const emails = query.email.split(',').map((e) => e.trim().toLowerCase()).filter(Boolean)
+    const emails = query.email
+      .split(',')
+      .map((e) => e.trim().toLowerCase())
+      .filter(Boolean)
     if (emails.length === 0) return invalid('Пустой фильтр email')
     filters.params.email = query.email
     filters.emails = new Set(emails)

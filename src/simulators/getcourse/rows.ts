@@ -52,8 +52,7 @@ export function russianMoney(amount: number, style: 0 | 1 | 2, currency: string)
 
 const round2 = (n: number) => Math.round(n * 100) / 100
 const RECEIVED_STATUSES = new Set<SimPayment['status']>(['accepted', 'tobalance', 'frombalance'])
-const utmCells = (utm: Utm | undefined) =>
-  utm ? [utm.source, utm.medium, utm.campaign, utm.term, utm.content, utm.group] : ['', '', '', '', '', '']
+const utmCells = (utm: Utm | undefined) => (utm ? [utm.source, utm.medium, utm.campaign, utm.term, utm.content, utm.group] : ['', '', '', '', '', ''])
 /** Tag columns are JSON arrays, `[""]` when there are none (reference §3.2). */
 const tagCell = (tags: readonly string[]): string[] => (tags.length > 0 ? [...tags] : [''])
 
@@ -75,11 +74,27 @@ function withShortTail(id: number, cells: Cell[]): Cell[] {
 function userCells(u: SimUser, ctx: RowContext): string[] {
   const t = ctx.time
   return [
-    String(u.id), u.email, u.registrationType, t.dateTime(u.createdAt), t.dateTime(u.lastActivityAt), u.firstName,
-    u.lastName, u.phone, u.birthday, age(u.birthday, ctx.today), u.country, u.city, u.partner?.name ?? '',
+    String(u.id),
+    u.email,
+    u.registrationType,
+    t.dateTime(u.createdAt),
+    t.dateTime(u.lastActivityAt),
+    u.firstName,
+    u.lastName,
+    u.phone,
+    u.birthday,
+    age(u.birthday, ctx.today),
+    u.country,
+    u.city,
+    u.partner?.name ?? '',
     ...USER_CUSTOM_FIELDS.map((f) => u.custom[f.key] ?? ''),
-    u.referer, ...utmCells(u.utm), u.partner ? String(u.partner.id) : '', u.partner?.email ?? '', u.partner?.name ?? '',
-    u.manager, u.vkId,
+    u.referer,
+    ...utmCells(u.utm),
+    u.partner ? String(u.partner.id) : '',
+    u.partner?.email ?? '',
+    u.partner?.name ?? '',
+    u.manager,
+    u.vkId,
   ]
 }
 
@@ -102,21 +117,63 @@ export function dealRow(d: SimDeal, u: SimUser | undefined, ctx: RowContext, tot
   const client = totals ?? { paid: d.paid, orders: d.paid > 0 ? 1 : 0 }
   const userPartner = u?.partner
   return withShortTail(d.id, [
-    String(d.id), String(d.number), String(d.userId), u ? `${u.firstName} ${u.lastName}` : '', u?.email ?? '',
-    u?.phone ?? '', t.dateTime(d.createdAt), t.dateTime(d.payedAt), d.title, DEAL_STATUS_LABELS[d.status],
-    dealMoney(d.cost), dealMoney(d.paid), dealMoney(commission), received, '0.00', received, '0.00', received,
-    d.currency, d.manager, u?.city ?? '', d.paymentSystem, d.partner ? String(d.partner.id) : '', d.promoCode,
+    String(d.id),
+    String(d.number),
+    String(d.userId),
+    u ? `${u.firstName} ${u.lastName}` : '',
+    u?.email ?? '',
+    u?.phone ?? '',
+    t.dateTime(d.createdAt),
+    t.dateTime(d.payedAt),
+    d.title,
+    DEAL_STATUS_LABELS[d.status],
+    dealMoney(d.cost),
+    dealMoney(d.paid),
+    dealMoney(commission),
+    received,
+    '0.00',
+    received,
+    '0.00',
+    received,
+    d.currency,
+    d.manager,
+    u?.city ?? '',
+    d.paymentSystem,
+    d.partner ? String(d.partner.id) : '',
+    d.promoCode,
     d.promoAction,
     ...DEAL_CUSTOM_FIELDS.map((f) => d.custom[f.key] ?? ''),
-    d.partner ? String(d.partner.id) : '', d.partner?.email ?? '', d.partner?.name ?? '',
-    userPartner ? String(userPartner.id) : '', userPartner?.email ?? '', userPartner?.name ?? '',
-    ...utmCells(d.utm), d.partner ? 'Партнерская ссылка' : '', d.partner ? `p${d.partner.id}` : '', '',
-    ...utmCells(u?.utm), '',
-    tagCell(d.tags), tagCell(d.offerTags), t.dateTime(d.updatedAt), t.dateTime(d.statusChangedAt),
-    d.paid > 0 && d.paid >= d.cost ? 'Да' : 'Нет', d.cost === 0 ? 'Да' : 'Нет', d.refusalReason, '', '',
-    client.paid > 0 ? String(Math.round(client.paid)) : '0', String(client.orders), u?.country ?? '', '', '',
-    t.dateTime(u?.createdAt ?? null), daysSince(u?.createdAt), daysSince(u?.lastActivityAt),
-    t.dateTime(u?.lastActivityAt ?? null), '',
+    d.partner ? String(d.partner.id) : '',
+    d.partner?.email ?? '',
+    d.partner?.name ?? '',
+    userPartner ? String(userPartner.id) : '',
+    userPartner?.email ?? '',
+    userPartner?.name ?? '',
+    ...utmCells(d.utm),
+    d.partner ? 'Партнерская ссылка' : '',
+    d.partner ? `p${d.partner.id}` : '',
+    '',
+    ...utmCells(u?.utm),
+    '',
+    tagCell(d.tags),
+    tagCell(d.offerTags),
+    t.dateTime(d.updatedAt),
+    t.dateTime(d.statusChangedAt),
+    d.paid > 0 && d.paid >= d.cost ? 'Да' : 'Нет',
+    d.cost === 0 ? 'Да' : 'Нет',
+    d.refusalReason,
+    '',
+    '',
+    client.paid > 0 ? String(Math.round(client.paid)) : '0',
+    String(client.orders),
+    u?.country ?? '',
+    '',
+    '',
+    t.dateTime(u?.createdAt ?? null),
+    daysSince(u?.createdAt),
+    daysSince(u?.lastActivityAt),
+    t.dateTime(u?.lastActivityAt ?? null),
+    '',
   ])
 }
 
@@ -126,8 +183,17 @@ export function paymentRow(p: SimPayment, d: SimDeal | undefined, u: SimUser | u
   const money = (n: number) => russianMoney(n, style, ctx.currency)
   const received = RECEIVED_STATUSES.has(p.status) ? round2(p.amount - p.commission) : 0
   return [
-    String(p.id), u ? `${u.firstName} ${u.lastName}` : '', u?.email ?? '', d ? String(d.number) : '',
-    ctx.time.dateTime(p.createdAt), p.type, PAYMENT_STATUS_LABELS[p.status], money(p.amount), money(p.commission),
-    money(received), p.code, p.title,
+    String(p.id),
+    u ? `${u.firstName} ${u.lastName}` : '',
+    u?.email ?? '',
+    d ? String(d.number) : '',
+    ctx.time.dateTime(p.createdAt),
+    p.type,
+    PAYMENT_STATUS_LABELS[p.status],
+    money(p.amount),
+    money(p.commission),
+    money(received),
+    p.code,
+    p.title,
   ]
 }

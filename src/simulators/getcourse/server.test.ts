@@ -108,8 +108,18 @@ describe('GetCourse export simulator', () => {
 
     const payments = await fetchAll('payments')
     expect(payments.fields).toEqual([
-      'Номер', 'Пользователь', 'Эл. почта', 'Заказ', 'Дата создания', 'Тип', 'Статус', 'Сумма', 'Комиссии',
-      'Получено', 'Код платежа', 'Название',
+      'Номер',
+      'Пользователь',
+      'Эл. почта',
+      'Заказ',
+      'Дата создания',
+      'Тип',
+      'Статус',
+      'Сумма',
+      'Комиссии',
+      'Получено',
+      'Код платежа',
+      'Название',
     ])
     const sums = payments.items.map((r) => r[7] as string)
     expect(sums.every((s) => /^\d{1,3}([\u00a0 ]\d{3})*(,\d{2})?( BYN)?$/.test(s))).toBe(true)

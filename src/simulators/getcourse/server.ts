@@ -165,11 +165,7 @@ const FLAG_VALUES = {
   number: { yes: 1, no: 0 },
 } as const
 
-type Route =
-  | { kind: 'start'; stream: Stream; groupId?: number }
-  | { kind: 'export'; id: string }
-  | { kind: 'groups' }
-  | { kind: 'fields' }
+type Route = { kind: 'start'; stream: Stream; groupId?: number } | { kind: 'export'; id: string } | { kind: 'groups' } | { kind: 'fields' }
 
 function matchRoute(method: string, path: string): Route | null {
   if (method !== 'GET' && method !== 'POST') return null
@@ -339,13 +335,7 @@ class SimAccount {
     }
   }
 
-  private startExport(
-    stream: Stream,
-    groupId: number | undefined,
-    query: Record<string, string>,
-    res: ServerResponse,
-    entry: SimRequest,
-  ): void {
+  private startExport(stream: Stream, groupId: number | undefined, query: Record<string, string>, res: ServerResponse, entry: SimRequest): void {
     const now = this.shared.clock.now()
     // The slot is checked before anything else is validated; nothing is started (reference §2).
     if (this.formingAt(now) > 0) return this.sendError(res, entry, 905)
@@ -379,9 +369,7 @@ class SimAccount {
     const statusOk = (status: string) => f.status === undefined || status === f.status
     switch (stream) {
       case 'users': {
-        const users = data.users.filter(
-          (u) => inRange(created, u.createdAt) && statusOk(u.status) && (!f.emails || f.emails.has(u.email.toLowerCase())),
-        )
+        const users = data.users.filter((u) => inRange(created, u.createdAt) && statusOk(u.status) && (!f.emails || f.emails.has(u.email.toLowerCase())))
         return {
           fields: USER_FIELDS,
           rowCount: users.length,
@@ -408,8 +396,12 @@ class SimAccount {
         const deals = data.deals
           .filter(
             (d) =>
-              inRange(created, d.createdAt) && inRange(payed, d.payedAt) && inRange(finished, d.finishedAt) &&
-              inRange(changed, d.statusChangedAt) && statusOk(d.status) && (!f.userIds || f.userIds.has(d.userId)),
+              inRange(created, d.createdAt) &&
+              inRange(payed, d.payedAt) &&
+              inRange(finished, d.finishedAt) &&
+              inRange(changed, d.statusChangedAt) &&
+              statusOk(d.status) &&
+              (!f.userIds || f.userIds.has(d.userId)),
           )
           .map((deal) => ({ deal, user: data.user(deal.userId) }))
         const totals = clientTotals(data.deals)

@@ -698,10 +698,34 @@ export class SimDataset {
     let cu = this.courseUsers.find((u) => u.courseId === courseId && u.contactId === contactId)
     if (!cu) {
       if (contact.userId === null) contact.userId = this.nextId('user')
-      cu = { id: this.nextId('enrolment'), courseId, contactId, userId: contact.userId, enrolledAt: now, availableLessons: null, lessonProgress: [], quizProgress: [], lastActiveAt: null }
+      cu = {
+        id: this.nextId('enrolment'),
+        courseId,
+        contactId,
+        userId: contact.userId,
+        enrolledAt: now,
+        availableLessons: null,
+        lessonProgress: [],
+        quizProgress: [],
+        lastActiveAt: null,
+      }
       this.courseUsers.push(cu)
       // Access granted by hand from the cabinet: a subscription without order or offer.
-      const s: SimSubscription = { id: this.nextId('subscription'), contactId, userId: contact.userId, productId: course.productId, orderId: null, offerId: null, creatorId: this.managers[0]?.id ?? contact.userId, startAt: now, endAt: null, paidAt: null, revoked: false, createdAt: now, updatedAt: now }
+      const s: SimSubscription = {
+        id: this.nextId('subscription'),
+        contactId,
+        userId: contact.userId,
+        productId: course.productId,
+        orderId: null,
+        offerId: null,
+        creatorId: this.managers[0]?.id ?? contact.userId,
+        startAt: now,
+        endAt: null,
+        paidAt: null,
+        revoked: false,
+        createdAt: now,
+        updatedAt: now,
+      }
       this.subscriptions.push(s)
       push(this.subscriptionsByContact, contactId, s)
     }
@@ -711,11 +735,25 @@ export class SimDataset {
       const existing = cu.lessonProgress.find((p) => p.lessonId === lesson.id)
       if (existing?.isCompleted) continue
       const progress: SimLessonProgress = existing ?? {
-        lessonId: lesson.id, isWatched: false, isCompleted: false, quizzingStatus: 1, watchingStartAt: now,
-        watchingEndAt: null, quizzingStartAt: null, quizzingEndAt: null, completedAt: null, createdAt: now, updatedAt: now,
+        lessonId: lesson.id,
+        isWatched: false,
+        isCompleted: false,
+        quizzingStatus: 1,
+        watchingStartAt: now,
+        watchingEndAt: null,
+        quizzingStartAt: null,
+        quizzingEndAt: null,
+        completedAt: null,
+        createdAt: now,
+        updatedAt: now,
       }
       Object.assign(progress, {
-        isWatched: true, isCompleted: true, quizzingStatus: 4, watchingEndAt: now, completedAt: now, updatedAt: now,
+        isWatched: true,
+        isCompleted: true,
+        quizzingStatus: 4,
+        watchingEndAt: now,
+        completedAt: now,
+        updatedAt: now,
         quizzingStartAt: lesson.quizIds.length ? (progress.quizzingStartAt ?? now) : null,
         quizzingEndAt: lesson.quizIds.length ? now : null,
       })
@@ -765,7 +803,7 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 /** Time between a and b, biased towards b when bias > 1. */
 function timeBetween(rng: Random, a: number, b: number, bias = 1): number {
   if (b <= a) return floorToSecond(a)
-  return floorToSecond(a + (b - a) * Math.pow(rng.next(), 1 / bias))
+  return floorToSecond(a + (b - a) * rng.next() ** (1 / bias))
 }
 
 function generate(ds: SimDataset, rng: Random, options: Omit<SimCabinetOptions, 'token' | 'cabinetHash'>, now: number): void {
@@ -776,13 +814,26 @@ function generate(ds: SimDataset, rng: Random, options: Omit<SimCabinetOptions, 
   const contactCount = Math.max(0, options.contacts ?? 300)
 
   const managerBase = rng.int(200, 400)
-  MANAGER_NAMES.forEach((name, i) => ds.managers.push({ id: managerBase + i * rng.int(3, 40), name, email: `${slugify(name).split('-')[0]}.${i + 1}@${ds.schoolSlug}.com` }))
+  MANAGER_NAMES.forEach((name, i) =>
+    ds.managers.push({ id: managerBase + i * rng.int(3, 40), name, email: `${slugify(name).split('-')[0]}.${i + 1}@${ds.schoolSlug}.com` }),
+  )
 
   ds.customFields.push(
     { id: 17, title: 'Місто', isLocal: false, type: 'text' },
     { id: 18, title: 'Telegram', isLocal: true, type: 'text' },
     { id: 19, title: 'Дата народження', isLocal: false, type: 'date' },
-    { id: 21, title: 'Звідки дізналися про нас', isLocal: true, type: 'enum', options: [['1', 'Instagram'], ['2', 'Від друзів'], ['3', 'Google'], ['4', 'YouTube']] },
+    {
+      id: 21,
+      title: 'Звідки дізналися про нас',
+      isLocal: true,
+      type: 'enum',
+      options: [
+        ['1', 'Instagram'],
+        ['2', 'Від друзів'],
+        ['3', 'Google'],
+        ['4', 'YouTube'],
+      ],
+    },
   )
   ds.orderStages.push({ id: 43, title: 'Новий', groupId: 22 }, { id: 44, title: 'Оплачено', groupId: 22 }, { id: 45, title: 'Отказ', groupId: 23 })
 
@@ -839,14 +890,45 @@ function generateCatalogue(ds: SimDataset, rng: Random, start: number, now: numb
     const newLesson = (parent: SimProgramNode | null, moduleRef: SimModule | null, order: number): SimProgramNode => {
       lessonNumber++
       const lessonTitle = `Урок ${lessonNumber}. ${LESSON_TOPICS[(lessonNumber - 1) % LESSON_TOPICS.length]}`
-      const lesson: SimLesson = { id: (lessonId += rng.int(1, 3)), moduleId: moduleRef?.id ?? null, number: lessonNumber, title: lessonTitle, slug: slugify(lessonTitle), quizIds: [] }
-      const node: SimProgramNode = { id: (nodeId += rng.int(1, 3)), type: 'course_lesson', nodebleId: lesson.id, parentId: parent?.id ?? null, order, title: lessonTitle, slug: lesson.slug, quizIds: [], children: [] }
+      const lesson: SimLesson = {
+        id: (lessonId += rng.int(1, 3)),
+        moduleId: moduleRef?.id ?? null,
+        number: lessonNumber,
+        title: lessonTitle,
+        slug: slugify(lessonTitle),
+        quizIds: [],
+      }
+      const node: SimProgramNode = {
+        id: (nodeId += rng.int(1, 3)),
+        type: 'course_lesson',
+        nodebleId: lesson.id,
+        parentId: parent?.id ?? null,
+        order,
+        title: lessonTitle,
+        slug: lesson.slug,
+        quizIds: [],
+        children: [],
+      }
       const sections = rng.int(1, 2)
       for (let s = 0; s < sections; s++) {
         const name = SECTION_NAMES[(lessonNumber + s) % SECTION_NAMES.length]
-        const section: SimProgramNode = { id: (nodeId += 1), type: 'info_section', nodebleId: (sectionId += rng.int(1, 2)), parentId: node.id, order: s + 1, title: name, slug: slugify(name), quizIds: [], children: [] }
+        const section: SimProgramNode = {
+          id: (nodeId += 1),
+          type: 'info_section',
+          nodebleId: (sectionId += rng.int(1, 2)),
+          parentId: node.id,
+          order: s + 1,
+          title: name,
+          slug: slugify(name),
+          quizIds: [],
+          children: [],
+        }
         if (s === sections - 1 && rng.chance(0.55)) {
-          const quiz: SimQuiz = { id: (quizId += rng.int(1, 4)), name: rng.chance(0.5) ? `Тест до уроку ${lessonNumber}` : `Практичне завдання ${lessonNumber}`, scoresMax: rng.pick([10, 20, 50, 100]) }
+          const quiz: SimQuiz = {
+            id: (quizId += rng.int(1, 4)),
+            name: rng.chance(0.5) ? `Тест до уроку ${lessonNumber}` : `Практичне завдання ${lessonNumber}`,
+            scoresMax: rng.pick([10, 20, 50, 100]),
+          }
           course.quizzes.push(quiz)
           section.quizIds.push(quiz.id)
           lesson.quizIds.push(quiz.id)
@@ -861,7 +943,17 @@ function generateCatalogue(ds: SimDataset, rng: Random, start: number, now: numb
       const moduleTitle = `Модуль ${m + 1}. ${MODULE_TOPICS[m % MODULE_TOPICS.length]}`
       const mod: SimModule = { id: (moduleId += rng.int(1, 3)), number: m + 1, title: moduleTitle }
       course.modules.push(mod)
-      const modNode: SimProgramNode = { id: (nodeId += rng.int(1, 3)), type: 'course_module', nodebleId: mod.id, parentId: null, order: course.program.length + 1, title: moduleTitle, slug: null, quizIds: [], children: [] }
+      const modNode: SimProgramNode = {
+        id: (nodeId += rng.int(1, 3)),
+        type: 'course_module',
+        nodebleId: mod.id,
+        parentId: null,
+        order: course.program.length + 1,
+        title: moduleTitle,
+        slug: null,
+        quizIds: [],
+        children: [],
+      }
       const lessonsInModule = rng.int(2, 5)
       for (let l = 0; l < lessonsInModule; l++) modNode.children.push(newLesson(modNode, mod, l + 1))
       // The same quiz attached to two lessons of one module (reference §5: progress is keyed by lesson + quiz).
@@ -869,7 +961,17 @@ function generateCatalogue(ds: SimDataset, rng: Random, start: number, now: numb
         const wrapUp: SimQuiz = { id: (quizId += rng.int(1, 4)), name: `Підсумковий тест модуля ${m + 1}`, scoresMax: 100 }
         course.quizzes.push(wrapUp)
         for (const lessonNode of modNode.children.slice(-2)) {
-          const section: SimProgramNode = { id: (nodeId += 1), type: 'info_section', nodebleId: (sectionId += 1), parentId: lessonNode.id, order: lessonNode.children.length + 1, title: 'List of practice', slug: 'list-of-practice', quizIds: [wrapUp.id], children: [] }
+          const section: SimProgramNode = {
+            id: (nodeId += 1),
+            type: 'info_section',
+            nodebleId: (sectionId += 1),
+            parentId: lessonNode.id,
+            order: lessonNode.children.length + 1,
+            title: 'List of practice',
+            slug: 'list-of-practice',
+            quizIds: [wrapUp.id],
+            children: [],
+          }
           lessonNode.children.push(section)
           course.lessons.find((l) => l.id === lessonNode.nodebleId)!.quizIds.push(wrapUp.id)
         }
@@ -877,14 +979,38 @@ function generateCatalogue(ds: SimDataset, rng: Random, start: number, now: numb
       course.program.push(modNode)
     }
     const units = rng.int(1, 3)
-    for (let u = 0; u < units; u++) course.infoUnits.push({ id: (infoUnitId += rng.int(1, 5)), title: ['Про курс', 'Для кого', 'Що ви отримаєте'][u], description: `<p>${title}: ${['програма', 'аудиторія', 'результати'][u]}.</p>`, position: u + 1 })
+    for (let u = 0; u < units; u++)
+      course.infoUnits.push({
+        id: (infoUnitId += rng.int(1, 5)),
+        title: ['Про курс', 'Для кого', 'Що ви отримаєте'][u],
+        description: `<p>${title}: ${['програма', 'аудиторія', 'результати'][u]}.</p>`,
+        position: u + 1,
+      })
     ds.courses.push(course)
-    ds.products.push({ id: productId, productableType: 'course', productableId: course.id, title, link: course.link, imageUrl: course.preview ? `https://cdn.kwiga.com/${ds.schoolSlug}/${course.preview.uuid}/${course.preview.name}` : null, isPublished: course.status === 'published', createdAt })
+    ds.products.push({
+      id: productId,
+      productableType: 'course',
+      productableId: course.id,
+      title,
+      link: course.link,
+      imageUrl: course.preview ? `https://cdn.kwiga.com/${ds.schoolSlug}/${course.preview.uuid}/${course.preview.name}` : null,
+      isPublished: course.status === 'published',
+      createdAt,
+    })
   }
   for (let i = courseCount; i < productCount; i++) {
     productId += rng.int(1, 6)
     const title = INFO_PRODUCT_TITLES[(i - courseCount) % INFO_PRODUCT_TITLES.length]
-    ds.products.push({ id: productId, productableType: 'info_unit', productableId: infoUnitId += rng.int(1, 9), title, link: rng.chance(0.5) ? `https://${ds.schoolSlug}.kwiga.com/p/${slugify(title)}` : null, imageUrl: null, isPublished: true, createdAt: timeBetween(rng, start, now - 30 * DAY) })
+    ds.products.push({
+      id: productId,
+      productableType: 'info_unit',
+      productableId: (infoUnitId += rng.int(1, 9)),
+      title,
+      link: rng.chance(0.5) ? `https://${ds.schoolSlug}.kwiga.com/p/${slugify(title)}` : null,
+      imageUrl: null,
+      isPublished: true,
+      createdAt: timeBetween(rng, start, now - 30 * DAY),
+    })
   }
 
   let offerId = 522_000 + rng.int(0, 26_000)
@@ -937,7 +1063,14 @@ function generateCatalogue(ds: SimDataset, rng: Random, start: number, now: numb
       currency,
       discount:
         priceType === 'fixed' && rng.chance(0.3)
-          ? { id: i + 3, price: Math.round(price * 0.7), startAt: discountStart, endAt: rng.chance(0.7) ? discountStart + rng.int(3, 30) * DAY : null, salesLimit: rng.chance(0.2) ? 50 : null, createdAt: discountStart }
+          ? {
+              id: i + 3,
+              price: Math.round(price * 0.7),
+              startAt: discountStart,
+              endAt: rng.chance(0.7) ? discountStart + rng.int(3, 30) * DAY : null,
+              salesLimit: rng.chance(0.2) ? 50 : null,
+              createdAt: discountStart,
+            }
           : null,
       limitOfSales: rng.chance(0.15) ? rng.pick([20, 50, 100, 1000]) : null,
       isDraft: rng.chance(0.05),
@@ -1011,7 +1144,8 @@ function generateContacts(ds: SimDataset, rng: Random, start: number, now: numbe
       contact.visits.sort((a, b) => a.createdAt - b.createdAt)
     }
     if (rng.chance(0.3)) {
-      for (const field of rng.sample(ds.customFields, rng.int(1, 2))) contact.customFields.push({ id: ds.nextId('fieldValue'), fieldId: field.id, value: customFieldValue(rng, field, contact) })
+      for (const field of rng.sample(ds.customFields, rng.int(1, 2)))
+        contact.customFields.push({ id: ds.nextId('fieldValue'), fieldId: field.id, value: customFieldValue(rng, field, contact) })
     }
     ds.contacts.push(contact)
   }
@@ -1095,7 +1229,21 @@ function generateSales(ds: SimDataset, rng: Random, now: number, usersPerCourse:
         ds.subscriptions.push(...grantSubscriptions(ds, contact, order, offer))
       } else {
         // No offer sells the course: access was granted by hand from the cabinet.
-        ds.subscriptions.push({ id: ds.nextId('subscription'), contactId: contact.id, userId: 0, productId: course.productId, orderId: null, offerId: null, creatorId: rng.pick(ds.managers).id, startAt: enrolledAt, endAt: null, paidAt: null, revoked: false, createdAt: enrolledAt, updatedAt: enrolledAt })
+        ds.subscriptions.push({
+          id: ds.nextId('subscription'),
+          contactId: contact.id,
+          userId: 0,
+          productId: course.productId,
+          orderId: null,
+          offerId: null,
+          creatorId: rng.pick(ds.managers).id,
+          startAt: enrolledAt,
+          endAt: null,
+          paidAt: null,
+          revoked: false,
+          createdAt: enrolledAt,
+          updatedAt: enrolledAt,
+        })
       }
       ds.courseUsers.push(makeProgress(ds, rng, course, contact, enrolledAt, now))
     }
@@ -1389,7 +1537,9 @@ function generateCoupons(ds: SimDataset, rng: Random, start: number, now: number
   for (let i = 0; i < count; i++) {
     const createdAt = created[i]
     const isFixed = rng.chance(0.4)
-    let code = rng.chance(0.5) ? `${rng.pick(['SPRING', 'WEBINAR', 'BLACKFRIDAY', 'VIP', 'KWIGA', 'START', 'ZNYZHKA'])}-${rng.int(10, 99)}` : `Kwiga${rng.chars(4, 'ABCDEFGHJKLMNPQRSTUVWXYZ')}-${rng.chars(2, 'ABCDEFGHJKLMNPQRSTUVWXYZ')}`
+    let code = rng.chance(0.5)
+      ? `${rng.pick(['SPRING', 'WEBINAR', 'BLACKFRIDAY', 'VIP', 'KWIGA', 'START', 'ZNYZHKA'])}-${rng.int(10, 99)}`
+      : `Kwiga${rng.chars(4, 'ABCDEFGHJKLMNPQRSTUVWXYZ')}-${rng.chars(2, 'ABCDEFGHJKLMNPQRSTUVWXYZ')}`
     while (codes.has(code)) code += rng.chars(1, 'ABCDEFGHJKLMNPQRSTUVWXYZ')
     codes.add(code)
     const totalUses = rng.chance(0.4) ? 0 : rng.pick([1, 10, 50, 100])
@@ -1430,11 +1580,17 @@ function generateContactLists(ds: SimDataset, rng: Random, start: number, now: n
     const isDefault = i === 0
     const createdAt = isDefault ? start - 30 * DAY : timeBetween(rng, start, now - DAY)
     const pool = ds.contacts.filter((c) => c.createdAt >= createdAt - 365 * DAY)
-    const members = isDefault ? ds.contacts.slice(0, Math.min(ds.contacts.length, 1 + Math.floor(ds.contacts.length * 0.02))) : rng.sample(pool, Math.floor(pool.length * (0.02 + rng.next() * 0.25)))
+    const members = isDefault
+      ? ds.contacts.slice(0, Math.min(ds.contacts.length, 1 + Math.floor(ds.contacts.length * 0.02)))
+      : rng.sample(pool, Math.floor(pool.length * (0.02 + rng.next() * 0.25)))
     ds.contactLists.push({
       id: (id += rng.int(1, 4)),
       title: isDefault ? 'Мой первый список' : CONTACT_LIST_TITLES[(i - 1) % CONTACT_LIST_TITLES.length],
-      description: isDefault ? 'Данный список создаётся автоматически с вашим контактом внутри. Вы можете его отредактировать под свои потребности.' : rng.chance(0.5) ? 'Описание' : null,
+      description: isDefault
+        ? 'Данный список создаётся автоматически с вашим контактом внутри. Вы можете его отредактировать под свои потребности.'
+        : rng.chance(0.5)
+          ? 'Описание'
+          : null,
       isDefault,
       createdAt,
       updatedAt: timeBetween(rng, createdAt, now),

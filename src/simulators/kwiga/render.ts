@@ -82,7 +82,12 @@ const PAYMENT_FORM = {
   manual: { en: 'Manual', uk: 'Вручну', ru: 'Вручную' },
 } as const
 /** §4.34: paid_status_title comes back in Ukrainian whatever X-Language says. */
-const PAID_STATUS_TITLE: Record<PaidStatus, string> = { paid: 'Сплачено', not_paid: 'Не сплачено', partially_paid: 'Частково сплачено', refunded: 'Повернення коштів' }
+const PAID_STATUS_TITLE: Record<PaidStatus, string> = {
+  paid: 'Сплачено',
+  not_paid: 'Не сплачено',
+  partially_paid: 'Частково сплачено',
+  refunded: 'Повернення коштів',
+}
 const PRICE_TYPE = {
   free: { id: 1, en: 'Free', uk: 'Безкоштовно', ru: 'Бесплатно' },
   fixed: { id: 2, en: 'Paid', uk: 'Платно', ru: 'Платно' },
@@ -91,8 +96,18 @@ const LIMIT_TYPE = {
   unlimited: { id: 1, en: 'Unlimited', uk: 'Необмежено', ru: 'Неограничено' },
   limited: { id: 2, en: 'Certain amount', uk: 'Певна кількість', ru: 'Определённое количество' },
 } as const
-const QUIZZING_STATUS: Record<QuizzingStatus, [string, string]> = { 1: ['NotStarted', 'Not started'], 2: ['OnReview', 'On review'], 3: ['InProgress', 'In progress'], 4: ['Completed', 'Completed'] }
-const QUIZ_STATUS: Record<QuizAttemptStatus, [string, string]> = { 1: ['Passed', 'Passed'], 2: ['Failed', 'Failed'], 3: ['InProgress', 'In progress'], 4: ['OnReview', 'On review'] }
+const QUIZZING_STATUS: Record<QuizzingStatus, [string, string]> = {
+  1: ['NotStarted', 'Not started'],
+  2: ['OnReview', 'On review'],
+  3: ['InProgress', 'In progress'],
+  4: ['Completed', 'Completed'],
+}
+const QUIZ_STATUS: Record<QuizAttemptStatus, [string, string]> = {
+  1: ['Passed', 'Passed'],
+  2: ['Failed', 'Failed'],
+  3: ['InProgress', 'In progress'],
+  4: ['OnReview', 'On review'],
+}
 
 /** §2.1 / §4.20: ids and amounts occasionally arrive as strings. */
 function idValue(ctx: RenderContext, kind: number, id: number, rate: number): number | string {
@@ -173,8 +188,16 @@ function renderVisit(v: SimVisit): Json {
 }
 
 function utmList(visits: readonly SimVisit[]): Json | null {
-  const pick = (key: 'utmSource' | 'utmCampaign' | 'utmMedium' | 'utmTerm' | 'utmContent') => [...new Set(visits.map((v) => v[key]).filter((x): x is string => x !== null))]
-  const utm = { utm_source: pick('utmSource'), utm_campaign: pick('utmCampaign'), utm_medium: pick('utmMedium'), utm_term: pick('utmTerm'), utm_content: pick('utmContent') }
+  const pick = (key: 'utmSource' | 'utmCampaign' | 'utmMedium' | 'utmTerm' | 'utmContent') => [
+    ...new Set(visits.map((v) => v[key]).filter((x): x is string => x !== null)),
+  ]
+  const utm = {
+    utm_source: pick('utmSource'),
+    utm_campaign: pick('utmCampaign'),
+    utm_medium: pick('utmMedium'),
+    utm_term: pick('utmTerm'),
+    utm_content: pick('utmContent'),
+  }
   return Object.values(utm).some((v) => v.length) ? utm : null
 }
 
@@ -263,7 +286,14 @@ function renderOrder(ctx: RenderContext, o: SimOrder, detail: boolean): Json {
     paid_at: kwigaTimeOrNull(o.paidAt),
     created_at: kwigaTime(o.createdAt),
     updated_at: kwigaTime(o.updatedAt),
-    ...(ds.omit.has('order.products') ? {} : { products: o.productIds.map((pid) => ds.products.find((p) => p.id === pid)).filter((p): p is SimProduct => !!p).map((p) => renderProductShort(p, quirk(ds, Q.orderProductIdString, o.id, 0.05))) }),
+    ...(ds.omit.has('order.products')
+      ? {}
+      : {
+          products: o.productIds
+            .map((pid) => ds.products.find((p) => p.id === pid))
+            .filter((p): p is SimProduct => !!p)
+            .map((p) => renderProductShort(p, quirk(ds, Q.orderProductIdString, o.id, 0.05))),
+        }),
     ...(ds.omit.has('order.payments') ? {} : { payments: o.payments.map((p) => renderPayment(ctx, p)) }),
     // §4.17: documented as integer, the examples (and real clients) see a string slug.
     paid_status: quirk(ds, Q.paidStatusInt, o.id, 0.15) ? PAID_STATUS_CODES[o.paidStatus] : o.paidStatus,
@@ -271,12 +301,21 @@ function renderOrder(ctx: RenderContext, o: SimOrder, detail: boolean): Json {
     order_stage: {
       id: stage.id,
       title: stage.title,
-      order_group: { id: stage.groupId, slug: stage.groupId === 22 ? 'voronka-1' : 'vidmova', title: null, order: stage.groupId === 22 ? 4 : 5, created_at: kwigaTime(ds.contacts[0]?.createdAt ?? o.createdAt) },
+      order_group: {
+        id: stage.groupId,
+        slug: stage.groupId === 22 ? 'voronka-1' : 'vidmova',
+        title: null,
+        order: stage.groupId === 22 ? 4 : 5,
+        created_at: kwigaTime(ds.contacts[0]?.createdAt ?? o.createdAt),
+      },
       order_funnel: { id: 1, title: 'Воронка за замовчуванням', created_at: kwigaTime((ds.contacts[0]?.createdAt ?? o.createdAt) - 30 * DAY) },
       created_at: kwigaTime(ds.contacts[0]?.createdAt ?? o.createdAt),
     },
     cost_info: { amount: quirk(ds, Q.costAmountString, o.id, 0.3) ? money2(o.amount) : o.amount, currency: shortCurrency(o.currency) },
-    managers: o.managerIds.map((id) => ds.managers.find((m) => m.id === id)).filter((m) => !!m).map((m) => ({ id: m.id, name: m.name, email: m.email })),
+    managers: o.managerIds
+      .map((id) => ds.managers.find((m) => m.id === id))
+      .filter((m) => !!m)
+      .map((m) => ({ id: m.id, name: m.name, email: m.email })),
   }
   // §4.13: undocumented, seen by a public client on GET /contacts/:id?with_orders=1.
   if (detail) out.crm_url = `https://${ds.schoolSlug}.kwiga.com/expert/crm/orders/${o.id}`
@@ -514,7 +553,11 @@ export function renderOffer(ctx: RenderContext, offer: SimOffer, detail: boolean
     out.validity_start = dateSetting(ctx, 'validity_start', offer.validityStart)
     out.validity_end = dateSetting(ctx, 'validity_end', offer.validityEnd)
   }
-  if (!ds.omit.has('offer.products')) out.products = offer.productIds.map((pid) => ds.products.find((p) => p.id === pid)).filter((p): p is SimProduct => !!p).map((p) => renderProductShort(p, false))
+  if (!ds.omit.has('offer.products'))
+    out.products = offer.productIds
+      .map((pid) => ds.products.find((p) => p.id === pid))
+      .filter((p): p is SimProduct => !!p)
+      .map((p) => renderProductShort(p, false))
   if (detail) {
     const purchases = ds.orders.filter((o) => o.offerId === offer.id && o.paidStatus !== 'not_paid').length
     out.purchases_count = purchases
@@ -568,7 +611,13 @@ export function renderCourse(ctx: RenderContext, course: SimCourse, extra: { off
   const out: Json = {
     id: course.id,
     product_id: course.productId,
-    type: enumOrScalar(ctx, course.id, 3, course.type === 'course' ? { id: 1, name: 'Course', type: 'course' } : { id: 2, name: 'Marathon', type: 'marathon' }, course.type),
+    type: enumOrScalar(
+      ctx,
+      course.id,
+      3,
+      course.type === 'course' ? { id: 1, name: 'Course', type: 'course' } : { id: 2, name: 'Marathon', type: 'marathon' },
+      course.type,
+    ),
     title: course.title,
     slug: course.slug,
   }
@@ -589,7 +638,15 @@ export function renderCourse(ctx: RenderContext, course: SimCourse, extra: { off
   out.link = course.link
   out.status = enumOrScalar(ctx, course.id, 4, course.status === 'published' ? { id: 3, name: 'Published' } : { id: 1, name: 'Draft' }, course.status)
   if (extra.offers) out.offers = ctx.ds.offers.filter((o) => o.productIds.includes(course.productId)).map((o) => renderOffer(ctx, o, false))
-  if (extra.description) out.info_units = course.infoUnits.map((u) => ({ id: u.id, title: u.title, description_formatted: u.description, has_external_links: false, position: u.position, type_id: 1 }))
+  if (extra.description)
+    out.info_units = course.infoUnits.map((u) => ({
+      id: u.id,
+      title: u.title,
+      description_formatted: u.description,
+      has_external_links: false,
+      position: u.position,
+      type_id: 1,
+    }))
   if (extra.program) out.program = renderDocumentedProgram(course, course.program, null)
   return out
 }
@@ -637,7 +694,16 @@ function lessonSimple(ctx: RenderContext, course: SimCourse, lessonIndex: number
   const mod = course.modules.find((m) => m.id === lesson.moduleId) ?? null
   // §4.23: `number` is documented as string, the example has integers.
   const num = (n: number, id: number) => (quirk(ctx.ds, Q.lessonNumberString, id, 0.3) ? String(n) : n)
-  const out: Json = { id: lesson.id, course_id: course.id, type_id: 1, status_id: 4, number: num(lesson.number, lesson.id), title: lesson.title, slug: lesson.slug, link: `${course.link}/${lesson.slug}` }
+  const out: Json = {
+    id: lesson.id,
+    course_id: course.id,
+    type_id: 1,
+    status_id: 4,
+    number: num(lesson.number, lesson.id),
+    title: lesson.title,
+    slug: lesson.slug,
+    link: `${course.link}/${lesson.slug}`,
+  }
   // §4.36: current_lesson carries `quizzes`, next_lesson does not.
   if (withQuizzes) out.quizzes = lesson.quizIds.map((id) => ({ id, name: course.quizzes.find((q) => q.id === id)?.name ?? '' }))
   out.module = mod ? { id: mod.id, course_id: course.id, number: num(mod.number, mod.id), title: mod.title } : null
@@ -692,7 +758,21 @@ export function renderCourseUser(ctx: RenderContext, course: SimCourse, cu: SimC
   })
   // §4.35: with any include, half of the courses answer the trimmed course_progress of the include example.
   if (opts.include.size > 0 && quirk(ds, Q.trimmedProgress, course.id, 0.5)) {
-    for (const key of ['course_url', 'product_scores', 'scores', 'current_lesson', 'next_lesson', 'last_active_at', 'is_checkpoints_skipped', 'checkpoints', 'is_current_dripping_date_skipped', 'is_next_dripping_date_skipped', 'current_dripping_date', 'next_dripping_date']) delete progress[key]
+    for (const key of [
+      'course_url',
+      'product_scores',
+      'scores',
+      'current_lesson',
+      'next_lesson',
+      'last_active_at',
+      'is_checkpoints_skipped',
+      'checkpoints',
+      'is_current_dripping_date_skipped',
+      'is_next_dripping_date_skipped',
+      'current_dripping_date',
+      'next_dripping_date',
+    ])
+      delete progress[key]
   }
   const out: Json = {
     user: { id: cu.userId, name: contactName(ctx, contact) ?? contact.email, email: contact.email },
@@ -803,7 +883,16 @@ export function renderCoupon(ctx: RenderContext, c: SimCoupon): Json {
     contact_lists: [],
     type: c.offerIds.length ? { id: 4, title: 'Offers' } : { id: 1, title: 'All products' },
     // §4.11: the list's `user` carries more than UserSimple.
-    user: creator ? { id: creator.id, avatar_url: `https://cdn.kwiga.com/avatars/${creator.id}.png`, hash: `u${creator.id.toString(36)}${ds.seed.toString(36)}`.slice(0, 16), name: creator.name, email: creator.email, tag_name: creator.name.replace(/\s+/g, '') } : null,
+    user: creator
+      ? {
+          id: creator.id,
+          avatar_url: `https://cdn.kwiga.com/avatars/${creator.id}.png`,
+          hash: `u${creator.id.toString(36)}${ds.seed.toString(36)}`.slice(0, 16),
+          name: creator.name,
+          email: creator.email,
+          tag_name: creator.name.replace(/\s+/g, ''),
+        }
+      : null,
     contact_id: c.contactId,
     offers: c.offerIds.map((id) => ({ id, title: ds.offers.find((o) => o.id === id)?.title ?? '' })),
     // §4.27: expires_at is local wall time marked Z; expires_at_utc is the instant.

@@ -1,7 +1,7 @@
 /** Read endpoints of the KWIGA public API (reference §2.1): parameters → dataset query → rendered JSON. */
 import type { SimContact, SimCourseUser, SimDataset } from './data.js'
 import { FOREIGN_HOSTS, paginate, type PageStyle } from './pagination.js'
-import { Params, ValidationError } from './params.js'
+import { type Params, ValidationError } from './params.js'
 import {
   courseProgramKey,
   courseUserStats,
@@ -125,9 +125,15 @@ function contactPredicate(ds: SimDataset, p: Params): ((c: SimContact) => boolea
   if (actFrom !== undefined) checks.push((c) => c.lastActivityAt !== null && c.lastActivityAt >= actFrom)
   if (actTo !== undefined) checks.push((c) => c.lastActivityAt !== null && c.lastActivityAt <= actTo)
   const search = p.get('filters[search]')?.trim().toLowerCase()
-  if (search) checks.push((c) => [c.email, c.phone, c.phoneNational, c.firstName, c.middleName, c.lastName].some((v) => v?.toLowerCase().includes(search)) || `${c.firstName ?? ''} ${c.lastName ?? ''}`.toLowerCase().includes(search))
+  if (search)
+    checks.push(
+      (c) =>
+        [c.email, c.phone, c.phoneNational, c.firstName, c.middleName, c.lastName].some((v) => v?.toLowerCase().includes(search)) ||
+        `${c.firstName ?? ''} ${c.lastName ?? ''}`.toLowerCase().includes(search),
+    )
   const emails = p.list('filters[emails]')
-  for (const e of emails) if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(e)) throw new ValidationError('filters.emails', 'The filters.emails field must contain valid email addresses.')
+  for (const e of emails)
+    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(e)) throw new ValidationError('filters.emails', 'The filters.emails field must contain valid email addresses.')
   if (emails.length) {
     const set = new Set(emails.map((e) => e.toLowerCase()))
     checks.push((c) => set.has(c.email.toLowerCase()))
@@ -152,7 +158,13 @@ function contactPredicate(ds: SimDataset, p: Params): ((c: SimContact) => boolea
     const set = new Set(products)
     checks.push((c) => ds.ordersOf(c.id).some((o) => o.productIds.some((id) => set.has(id))))
   }
-  const utmKeys = [['utm_source', 'utmSource'], ['utm_campaign', 'utmCampaign'], ['utm_medium', 'utmMedium'], ['utm_term', 'utmTerm'], ['utm_content', 'utmContent']] as const
+  const utmKeys = [
+    ['utm_source', 'utmSource'],
+    ['utm_campaign', 'utmCampaign'],
+    ['utm_medium', 'utmMedium'],
+    ['utm_term', 'utmTerm'],
+    ['utm_content', 'utmContent'],
+  ] as const
   for (const [param, field] of utmKeys) {
     const v = p.get(`filters[${param}]`)
     if (v) checks.push((c) => c.visits.some((visit) => visit[field] === v))
@@ -165,7 +177,11 @@ function listContacts(req: ApiRequest): ApiResponse {
   const predicate = contactPredicate(ds, params)
   const dir = (params.get('sort_by') ?? 'desc').toLowerCase()
   if (dir !== 'asc' && dir !== 'desc') throw new ValidationError('sort_by', 'The selected sort by is invalid.')
-  const filterKey = JSON.stringify(Object.entries(params.raw).filter(([k]) => k.startsWith('filters[')).sort())
+  const filterKey = JSON.stringify(
+    Object.entries(params.raw)
+      .filter(([k]) => k.startsWith('filters['))
+      .sort(),
+  )
   const view = contactView(ds, `${dir}|${filterKey}`, () => {
     const rows = predicate ? ds.contacts.filter(predicate) : ds.contacts.slice()
     return dir === 'asc' ? rows : rows.reverse()
@@ -236,10 +252,11 @@ function listCourseUsers(req: ApiRequest): ApiResponse {
   ] as const
   for (const [name, stat] of ranges) {
     const range = percentRange(params, name)
-    if (range) checks.push((cu) => {
-      const v = courseUserStats(course, cu)[stat]
-      return v >= range[0] && v <= range[1]
-    })
+    if (range)
+      checks.push((cu) => {
+        const v = courseUserStats(course, cu)[stat]
+        return v >= range[0] && v <= range[1]
+      })
   }
   const rows: [SimCourseUser, SimContact][] = []
   for (const cu of ds.courseUsers) {
@@ -262,7 +279,9 @@ function listOffers(req: ApiRequest): ApiResponse {
   const { params } = req
   const productId = params.int('product_id')
   const search = params.get('filters[search]')?.trim().toLowerCase()
-  const offers = req.ds.offers.filter((o) => (productId === undefined || o.productIds.includes(productId)) && (!search || o.title.toLowerCase().includes(search)))
+  const offers = req.ds.offers.filter(
+    (o) => (productId === undefined || o.productIds.includes(productId)) && (!search || o.title.toLowerCase().includes(search)),
+  )
   const page = pageOf(ordered(offers, params, false), req, '/offers', PAGE_SIZES.offers, STYLE.offers)
   return { status: 200, body: { data: page.items.map((o) => renderOffer(req.render, o, false)), links: page.links, meta: page.meta } }
 }

@@ -86,7 +86,9 @@ describe('KWIGA simulator', () => {
 
     it('serves every cabinet of a token, and accepts token and cabinet_hash as query parameters', async () => {
       expect((await client(sim, TOKEN, HASH_SAME_TOKEN)('/contacts')).body.meta.total).toBe(20)
-      const res = await fetch(`${sim.url}/contacts?token=${TOKEN}&cabinet_hash=${HASH_OTHER.replace('beta', 'beta')}`, { headers: { Accept: 'application/json' } })
+      const res = await fetch(`${sim.url}/contacts?token=${TOKEN}&cabinet_hash=${HASH_OTHER.replace('beta', 'beta')}`, {
+        headers: { Accept: 'application/json' },
+      })
       expect(res.status).toBe(403)
       const ok = await fetch(`${sim.url}/products?token=${OTHER_TOKEN}&cabinet_hash=${HASH_OTHER}`, { headers: { Accept: 'application/json' } })
       expect(ok.status).toBe(200)
@@ -121,7 +123,12 @@ describe('KWIGA simulator', () => {
       const { body } = await get('/contacts')
       expect(body.data).toHaveLength(15)
       expect(body.meta).toMatchObject({ current_page: 1, from: 1, to: 15, per_page: 15, total: 640, last_page: 43, path: 'https://api.kwiga.com/contacts' })
-      expect(body.links).toEqual({ first: 'https://api.kwiga.com/contacts?page=1', last: 'https://api.kwiga.com/contacts?page=43', prev: null, next: 'https://api.kwiga.com/contacts?page=2' })
+      expect(body.links).toEqual({
+        first: 'https://api.kwiga.com/contacts?page=1',
+        last: 'https://api.kwiga.com/contacts?page=43',
+        prev: null,
+        next: 'https://api.kwiga.com/contacts?page=2',
+      })
       expect(body.meta.links[0].label).toContain('translation missing')
     })
 
@@ -193,7 +200,10 @@ describe('KWIGA simulator', () => {
     it('filters contacts by exact email and ids', async () => {
       const c = sim.dataset(HASH).contacts[10]
       expect((await get(`/contacts?filters[emails]=${encodeURIComponent(c.email)}`)).body.data.map((x: Json) => Number(x.id))).toEqual([c.id])
-      const ids = sim.dataset(HASH).contacts.slice(20, 23).map((x) => x.id)
+      const ids = sim
+        .dataset(HASH)
+        .contacts.slice(20, 23)
+        .map((x) => x.id)
       expect((await get(`/contacts?filters[contact_ids]=${ids.join(',')}`)).body.meta.total).toBe(3)
       expect((await get(`/contacts?${ids.map((id) => `filters[contact_ids][]=${id}`).join('&')}`)).body.meta.total).toBe(3)
     })
@@ -210,7 +220,12 @@ describe('KWIGA simulator', () => {
       const ds = sim.dataset(HASH)
       const from = ds.coupons[10].createdAt
       const { body } = await get(`/coupons?filters[date_from]=${encodeURIComponent(kwigaTime(from))}`)
-      expect(body.data.map((c: Json) => c.id).sort()).toEqual(ds.coupons.filter((c) => c.createdAt >= from).map((c) => c.id).sort())
+      expect(body.data.map((c: Json) => c.id).sort()).toEqual(
+        ds.coupons
+          .filter((c) => c.createdAt >= from)
+          .map((c) => c.id)
+          .sort(),
+      )
     })
 
     it('takes the parameters of the POST /query alias from the body, over the query string', async () => {
@@ -531,7 +546,11 @@ describe('KWIGA simulator rate limit', () => {
 
   it('lets a client on a VirtualClock wait out Retry-After without real waiting', async () => {
     const virtual = new VirtualClock(START)
-    const vsim = await startKwigaSimulator({ cabinets: [{ token: TOKEN, cabinetHash: HASH, contacts: 5 }], rateLimit: { requests: 3, windowSeconds: 60 }, clock: virtual })
+    const vsim = await startKwigaSimulator({
+      cabinets: [{ token: TOKEN, cabinetHash: HASH, contacts: 5 }],
+      rateLimit: { requests: 3, windowSeconds: 60 },
+      clock: virtual,
+    })
     try {
       const vget = client(vsim)
       const statuses: number[] = []
@@ -562,7 +581,10 @@ describe('KWIGA simulator rate limit', () => {
 describe('KWIGA simulator at benchmark scale', () => {
   it('crawls 20,000 contacts with orders in a few seconds', async () => {
     const t = performance.now()
-    const sim = await startKwigaSimulator({ cabinets: [{ token: TOKEN, cabinetHash: HASH, contacts: 20_000 }], rateLimit: { requests: 1_000_000, windowSeconds: 60 } })
+    const sim = await startKwigaSimulator({
+      cabinets: [{ token: TOKEN, cabinetHash: HASH, contacts: 20_000 }],
+      rateLimit: { requests: 1_000_000, windowSeconds: 60 },
+    })
     try {
       const get = client(sim)
       let seen = 0

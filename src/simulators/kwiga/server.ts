@@ -141,7 +141,16 @@ export async function startKwigaSimulator(opts: KwigaSimOptions): Promise<KwigaS
     const route = candidates.find((r) => r.method === req.method)
     if (!route) {
       const allowed = candidates.map((r) => r.method).join(', ')
-      return send(withHeaders(errorReply(405, `The ${req.method} method is not supported for route ${path.slice(1)}. Supported methods: ${allowed}${allowed.includes('GET') ? ', HEAD' : ''}.`, wantsJson), { Allow: allowed }))
+      return send(
+        withHeaders(
+          errorReply(
+            405,
+            `The ${req.method} method is not supported for route ${path.slice(1)}. Supported methods: ${allowed}${allowed.includes('GET') ? ', HEAD' : ''}.`,
+            wantsJson,
+          ),
+          { Allow: allowed },
+        ),
+      )
     }
     if (!token || !tokens.has(token)) return send(errorReply(401, 'Unauthenticated.', wantsJson))
 
@@ -325,7 +334,11 @@ function withHeaders(reply: Reply, headers: Record<string, string>): Reply {
 function errorReply(status: number, message: string, wantsJson: boolean): Reply {
   if (wantsJson) return { status, headers: JSON_HEADERS, body: JSON.stringify({ message }) }
   const title = REASONS[status] ?? 'Error'
-  return { status, headers: { 'Content-Type': 'text/html; charset=UTF-8' }, body: `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>${title}</title></head><body><div class="code">${status}</div><div class="message">${title}</div></body></html>` }
+  return {
+    status,
+    headers: { 'Content-Type': 'text/html; charset=UTF-8' },
+    body: `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>${title}</title></head><body><div class="code">${status}</div><div class="message">${title}</div></body></html>`,
+  }
 }
 
 function tooManyRequests(d: RateDecision, retryAfter: number, wantsJson: boolean): Reply {
@@ -341,9 +354,14 @@ function tooManyRequests(d: RateDecision, retryAfter: number, wantsJson: boolean
 function serverError(status: 500 | 502 | 503, wantsJson: boolean): Reply {
   if (status === 502) {
     // A gateway in front of the application answers in HTML whatever the Accept header says.
-    return { status, headers: { 'Content-Type': 'text/html' }, body: '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n' }
+    return {
+      status,
+      headers: { 'Content-Type': 'text/html' },
+      body: '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n',
+    }
   }
   return errorReply(status, status === 500 ? 'Server Error' : 'Service Unavailable', wantsJson)
 }
 
-const MAINTENANCE_PAGE = '<!DOCTYPE html>\n<html lang="uk"><head><meta charset="utf-8"><title>KWIGA</title></head><body><h1>Ведуться технічні роботи</h1><p>Сервіс тимчасово недоступний. Спробуйте пізніше.</p></body></html>'
+const MAINTENANCE_PAGE =
+  '<!DOCTYPE html>\n<html lang="uk"><head><meta charset="utf-8"><title>KWIGA</title></head><body><h1>Ведуться технічні роботи</h1><p>Сервіс тимчасово недоступний. Спробуйте пізніше.</p></body></html>'

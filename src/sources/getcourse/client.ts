@@ -78,7 +78,8 @@ export class GetcourseClient {
     if (error) this.fail(error, `starting a ${stream} export`)
     const info = body.info as { export_id?: unknown } | undefined
     const exportId = String(info?.export_id ?? '')
-    if (!/^\d+$/.test(exportId)) throw new EtlError('RESPONSE_INVALID', `GetCourse account "${this.account.name}" started a ${stream} export without an export_id`)
+    if (!/^\d+$/.test(exportId))
+      throw new EtlError('RESPONSE_INVALID', `GetCourse account "${this.account.name}" started a ${stream} export without an export_id`)
     await recordAnswer(this.deps.db, requestId, { exportId })
     return { kind: 'started', exportId, requests }
   }
@@ -112,7 +113,10 @@ export class GetcourseClient {
     const where = `GetCourse account "${this.account.name}" (${this.account.url})`
     switch (errorKind(error)) {
       case 'auth':
-        throw new EtlError('AUTH_FAILED', `${where} refused the request while ${doing}: ${describeError(error)}. Check the account's API key, domain (getcourse.ru / getcourse.io / baseUrl) and that its plan allows the Export API`)
+        throw new EtlError(
+          'AUTH_FAILED',
+          `${where} refused the request while ${doing}: ${describeError(error)}. Check the account's API key, domain (getcourse.ru / getcourse.io / baseUrl) and that its plan allows the Export API`,
+        )
       case 'rate_limited':
         throw new EtlError('RATE_LIMITED', `${where} answered 903 (too many requests) while ${doing}`)
       case 'bad_request':
@@ -164,7 +168,8 @@ export class GetcourseClient {
     if (response.status === 404) {
       const text = await readExcerpt(response, 200)
       // An unknown subdomain answers 404 `Wrong subdomain` (reference §1.2): the account is misconfigured.
-      if (/wrong subdomain/i.test(text)) throw new EtlError('AUTH_FAILED', `GetCourse has no account at ${this.account.url} (404 Wrong subdomain); check \`account\`/\`domain\`/\`baseUrl\``)
+      if (/wrong subdomain/i.test(text))
+        throw new EtlError('AUTH_FAILED', `GetCourse has no account at ${this.account.url} (404 Wrong subdomain); check \`account\`/\`domain\`/\`baseUrl\``)
       throw new HttpError('HTTP_STATUS', `POST ${url} answered 404 (is ${this.account.url} a GetCourse account?)`, 'POST', url, 404, text)
     }
     if (response.status >= 400) {
@@ -218,11 +223,18 @@ function parseEnvelope(text: string, url: string, status: number): Envelope {
   try {
     body = JSON.parse(text)
   } catch (err) {
-    throw new HttpError('RESPONSE_INVALID', `POST ${url} returned a body that is not JSON (status ${status}): ${text.slice(0, 120)}`, 'POST', url, status, text.slice(0, 300), { cause: err })
+    throw new HttpError(
+      'RESPONSE_INVALID',
+      `POST ${url} returned a body that is not JSON (status ${status}): ${text.slice(0, 120)}`,
+      'POST',
+      url,
+      status,
+      text.slice(0, 300),
+      { cause: err },
+    )
   }
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
     throw new HttpError('RESPONSE_INVALID', `POST ${url} returned JSON that is not an object (status ${status})`, 'POST', url, status)
   }
   return body as Envelope
 }
-

@@ -27,7 +27,15 @@ export function dictionaryStream(account: GetcourseAccountConfig, kind: Kind, bu
     name: kind,
     stateSchema: dictionaryStateSchema,
     async *run(ctx: StreamContext<DictionaryState>): AsyncIterable<Batch<DictionaryState>> {
-      const client = new GetcourseClient(account, { db: ctx.db, clock: ctx.clock, log: ctx.log, signal: ctx.signal, countRequest: () => ctx.countRequests(1), budgetWaitMs, http: httpTimeouts(ctx.config.http) })
+      const client = new GetcourseClient(account, {
+        db: ctx.db,
+        clock: ctx.clock,
+        log: ctx.log,
+        signal: ctx.signal,
+        countRequest: () => ctx.countRequests(1),
+        budgetWaitMs,
+        http: httpTimeouts(ctx.config.http),
+      })
       ctx.progress({ phase: `reading ${kind}` })
       const items = kind === 'fields' ? await client.fields() : await client.groups()
       const context = { account: account.name, timeZone: account.timezone }

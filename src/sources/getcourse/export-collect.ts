@@ -119,9 +119,12 @@ export class ExportCollector implements Readiness {
     const giveUpAt = record.startedAt + poll.maxPendingSeconds * 1000
     let misses = 0
     let lastPendingAt = record.lastPendingAt
-    let nextAt = record.status === 'ready' ? clock.now() : record.lastPendingAt !== null
-      ? record.lastPendingAt + nextCheckDelay(record.lastPendingAt - record.startedAt, learned, poll)
-      : record.startedAt + (record.firstWaitMs ?? poll.firstCheckSeconds * 1000)
+    let nextAt =
+      record.status === 'ready'
+        ? clock.now()
+        : record.lastPendingAt !== null
+          ? record.lastPendingAt + nextCheckDelay(record.lastPendingAt - record.startedAt, learned, poll)
+          : record.startedAt + (record.firstWaitMs ?? poll.firstCheckSeconds * 1000)
     for (;;) {
       const now = clock.now()
       if (record.status === 'pending' && now >= giveUpAt) {
@@ -136,7 +139,11 @@ export class ExportCollector implements Readiness {
       if (record.status === 'pending' && nextAt > giveUpAt) nextAt = giveUpAt
       if (nextAt > deadline) {
         if (discard) throw this.slot.busy(`export ${record.exportId} of ${record.stream} is still forming`, nextAt)
-        throw new DeferredError('EXPORT_TIMEOUT', `export ${record.exportId} (${record.stream}) was not ready after ${poll.timeoutSeconds} s; it stays pending and is collected next run`, new Date(nextAt))
+        throw new DeferredError(
+          'EXPORT_TIMEOUT',
+          `export ${record.exportId} (${record.stream}) was not ready after ${poll.timeoutSeconds} s; it stays pending and is collected next run`,
+          new Date(nextAt),
+        )
       }
       this.ctx.progress({ phase: `export ${record.exportId} forming` })
       // Only waiting for GetCourse: the load slot goes to another account meanwhile.
@@ -196,11 +203,20 @@ export class ExportCollector implements Readiness {
     const halves = splitWindow(record.window)
     const rest = halves ? [...halves, ...queue] : queue
     // Halves of a group window are not the whole group; a skipped window leaves a hole in the plan's listing.
-    const abandon = [...(listingOf(record, state) && record.window.groupId !== undefined ? [listingOf(record, state)!] : []), ...(!halves && state.listing ? [state.listing] : [])]
+    const abandon = [
+      ...(listingOf(record, state) && record.window.groupId !== undefined ? [listingOf(record, state)!] : []),
+      ...(!halves && state.listing ? [state.listing] : []),
+    ]
     const next = settle({ ...state, queue: rest, listing: halves ? state.listing : undefined })
     const rejects = halves
       ? []
-      : [{ reason: `export ${record.exportId} failed (${describeError(error)}) for ${record.window.field} ${record.window.from}..${record.window.to}; window skipped`, raw: { exportId: record.exportId, filters: record.filters }, recordKey: record.exportId }]
+      : [
+          {
+            reason: `export ${record.exportId} failed (${describeError(error)}) for ${record.window.field} ${record.window.from}..${record.window.to}; window skipped`,
+            raw: { exportId: record.exportId, filters: record.filters },
+            recordKey: record.exportId,
+          },
+        ]
     yield { writes: [], read: 0, rejects, state: next, listings: { abandon } }
     return next
   }
@@ -208,5 +224,11 @@ export class ExportCollector implements Readiness {
 
 /** Times are whole milliseconds in both (clock and timestamptz), so a stored sample equals the measured one. */
 const sameSample = (a: ReadinessSample, b: ReadinessSample) =>
-  a.stream === b.stream && a.rows === b.rows && a.readyMs === b.readyMs && a.pendingMs === b.pendingMs &&
-  a.window?.field === b.window?.field && a.window?.from === b.window?.from && a.window?.to === b.window?.to && (a.window?.groupId ?? null) === (b.window?.groupId ?? null)
+  a.stream === b.stream &&
+  a.rows === b.rows &&
+  a.readyMs === b.readyMs &&
+  a.pendingMs === b.pendingMs &&
+  a.window?.field === b.window?.field &&
+  a.window?.from === b.window?.from &&
+  a.window?.to === b.window?.to &&
+  (a.window?.groupId ?? null) === (b.window?.groupId ?? null)

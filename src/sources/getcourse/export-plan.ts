@@ -100,7 +100,12 @@ export class ExportPlanner {
 
   /** One export per group over the whole range; groups nobody was added to since `from` are skipped. */
   private async planGroups(state: ExportState, from: string, to: string, target: string | null, untilToday: boolean): Promise<ExportState> {
-    await requireUpstream(this.ctx.db, this.ctx.runId, { source: 'getcourse', account: this.account.name, stream: 'groups' }, 'group members are exported per group of that list')
+    await requireUpstream(
+      this.ctx.db,
+      this.ctx.runId,
+      { source: 'getcourse', account: this.account.name, stream: 'groups' },
+      'group members are exported per group of that list',
+    )
     const groups = await this.groups()
     const known = new Set(state.groups ?? [])
     const queue: ExportWindow[] = []
@@ -142,9 +147,14 @@ export class ExportPlanner {
     const mine = rows.find((r) => r.stream === this.stream)?.last_success
     if (!mine) return false
     const starving = rows.filter(
-      (r) => r.stream !== this.stream && r.last_status === 'deferred' && r.last_code === 'BUDGET_EXHAUSTED' && (!r.last_success || new Date(r.last_success) < new Date(mine)),
+      (r) =>
+        r.stream !== this.stream &&
+        r.last_status === 'deferred' &&
+        r.last_code === 'BUDGET_EXHAUSTED' &&
+        (!r.last_success || new Date(r.last_success) < new Date(mine)),
     )
-    if (starving.length) this.ctx.log.info({ starving: starving.map((r) => r.stream) }, 'skipping this refresh: another stream of the account is waiting for budget')
+    if (starving.length)
+      this.ctx.log.info({ starving: starving.map((r) => r.stream) }, 'skipping this refresh: another stream of the account is waiting for budget')
     return starving.length > 0
   }
 }

@@ -43,7 +43,9 @@ describe('readExport', () => {
 
   it('reports an error envelope and archives nothing', async () => {
     const archivePath = path.join(dir, 'err', '2.json.gz')
-    const events = await collect(readExport(body('{"success":false,"error_code":"909","error_message":"Файл еще не создан"}'), { batchSize: 5, label: 'export 2', archivePath }))
+    const events = await collect(
+      readExport(body('{"success":false,"error_code":"909","error_message":"Файл еще не создан"}'), { batchSize: 5, label: 'export 2', archivePath }),
+    )
     expect(events).toEqual([{ type: 'end', fields: null, rows: [], total: 0, error: { code: 909, message: 'Файл еще не создан' } }])
     expect(existsSync(archivePath)).toBe(false)
   })
@@ -53,8 +55,13 @@ describe('readExport', () => {
     const cut = [...readyExportChunks(fields, rows, { cutAfterRows: 12, chunkChars: 50 })].join('')
     const err = await collect(readExport(body(cut), { batchSize: 5, label: 'export 3', archivePath })).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(EtlError)
-    expect(err).toMatchObject({ code: 'RESPONSE_INVALID', message: expect.stringMatching(/^export 3: the body was cut off or is not JSON after 12 rows \(the body ended inside items/) })
+    expect(err).toMatchObject({
+      code: 'RESPONSE_INVALID',
+      message: expect.stringMatching(/^export 3: the body was cut off or is not JSON after 12 rows \(the body ended inside items/),
+    })
     expect(readdirSync(path.dirname(archivePath))).toEqual([])
-    await expect(collect(readExport(body('<html>502</html>'), { batchSize: 5, label: 'export 4' }))).rejects.toThrow(/after 0 rows \(the body is not a JSON object/)
+    await expect(collect(readExport(body('<html>502</html>'), { batchSize: 5, label: 'export 4' }))).rejects.toThrow(
+      /after 0 rows \(the body is not a JSON object/,
+    )
   })
 })

@@ -44,7 +44,11 @@ export async function* readExport(body: AsyncIterable<Uint8Array>, options: Read
       }
       scanner.end()
     } catch (err) {
-      throw new EtlError('RESPONSE_INVALID', `${options.label}: the body was cut off or is not JSON after ${scanner.total} rows (${(err as Error).message}); it is fetched again next run`, { cause: err })
+      throw new EtlError(
+        'RESPONSE_INVALID',
+        `${options.label}: the body was cut off or is not JSON after ${scanner.total} rows (${(err as Error).message}); it is fetched again next run`,
+        { cause: err },
+      )
     }
     if (!fields && scanner.fields !== undefined) fields = fieldNames(scanner.fields)
     const error = fields ? null : (envelopeError(scanner.envelope) ?? { code: null, message: 'the answer has no info.fields' })

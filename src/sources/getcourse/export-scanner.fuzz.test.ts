@@ -15,13 +15,44 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 400)
 const MAX_MS_PER_CASE = 1000
 
 /** Characters that break naive JSON scanners: quotes, escapes, separators, brackets, NUL, lone surrogates, Cyrillic. */
-const nasty = fc.constantFrom('"', '\\', '\\\\', '\\"', ',', ':', '[', ']', '{', '}', '\u0000', '\ud800', '\udfff', '\ud83d', '😀', 'Ж', 'ё', '«', '\n', '\t', ' ', '\u2028', '\ufeff', '/', 'u0022', '\\u')
+const nasty = fc.constantFrom(
+  '"',
+  '\\',
+  '\\\\',
+  '\\"',
+  ',',
+  ':',
+  '[',
+  ']',
+  '{',
+  '}',
+  '\u0000',
+  '\ud800',
+  '\udfff',
+  '\ud83d',
+  '😀',
+  'Ж',
+  'ё',
+  '«',
+  '\n',
+  '\t',
+  ' ',
+  '\u2028',
+  '\ufeff',
+  '/',
+  'u0022',
+  '\\u',
+)
 const text = fc.oneof(
   fc.string({ maxLength: 12 }),
   fc.string({ unit: 'binary', maxLength: 12 }),
   fc.array(fc.oneof(nasty, fc.string({ unit: 'grapheme', maxLength: 4 })), { maxLength: 8 }).map((parts) => parts.join('')),
 )
-const cell = fc.oneof({ weight: 6, arbitrary: text }, { weight: 1, arbitrary: fc.array(text, { maxLength: 3 }) }, { weight: 1, arbitrary: fc.constantFrom(null, 0, -1.5, 1e21, true) })
+const cell = fc.oneof(
+  { weight: 6, arbitrary: text },
+  { weight: 1, arbitrary: fc.array(text, { maxLength: 3 }) },
+  { weight: 1, arbitrary: fc.constantFrom(null, 0, -1.5, 1e21, true) },
+)
 /** A cell nested past MAX_DEPTH: its row is handed on as an UnreadableRow, never dropped. */
 const tooDeep = fc.integer({ min: MAX_DEPTH, max: MAX_DEPTH + 20 }).map((depth) => {
   let v: unknown = 'x'
@@ -31,7 +62,8 @@ const tooDeep = fc.integer({ min: MAX_DEPTH, max: MAX_DEPTH + 20 }).map((depth) 
 const row = fc.oneof({ weight: 12, arbitrary: fc.array(cell, { maxLength: 6 }) }, { weight: 1, arbitrary: fc.tuple(text, tooDeep) })
 
 /** JSON as PHP writes it: non-ASCII as \uXXXX, `/` as `\/`. */
-const phpJson = (value: unknown) => JSON.stringify(value).replace(/[\u0080-\uffff/]/g, (ch) => (ch === '/' ? '\\/' : `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`))
+const phpJson = (value: unknown) =>
+  JSON.stringify(value).replace(/[\u0080-\uffff/]/g, (ch) => (ch === '/' ? '\\/' : `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`))
 
 interface Export {
   fields: string[]
@@ -39,7 +71,12 @@ interface Export {
   bytes: Buffer
 }
 const exportBody = fc
-  .record({ fields: fc.array(text, { maxLength: 6 }), items: fc.array(row, { maxLength: 12 }), php: fc.boolean(), envelope: fc.constantFrom('ready', 'saved', 'extra keys') })
+  .record({
+    fields: fc.array(text, { maxLength: 6 }),
+    items: fc.array(row, { maxLength: 12 }),
+    php: fc.boolean(),
+    envelope: fc.constantFrom('ready', 'saved', 'extra keys'),
+  })
   .map(({ fields, items, php, envelope }): Export => {
     const info = envelope === 'extra keys' ? { meta: { '}': ['"]'] }, fields, skipped: [[1, '['], {}], items } : { fields, items }
     const body = envelope === 'saved' ? info : { success: true, info, padding: '{"x":[' }
@@ -119,14 +156,23 @@ describe('ExportScanner fuzz', () => {
         exportBody.chain((e) => fc.tuple(fc.constant(e), fc.integer({ min: 0, max: e.bytes.length - 1 }), cutsFor(e.bytes.length))),
         ([e, length, cuts]) => {
           const cut = e.bytes.subarray(0, length)
-          const out = timed(() => scan(cut, cuts.filter((c) => c <= length)))
+          const out = timed(() =>
+            scan(
+              cut,
+              cuts.filter((c) => c <= length),
+            ),
+          )
           // Only whitespace may be missing from a body that still reads whole.
           if (out.ok) expect(e.bytes.subarray(length).toString('utf8').trim()).toBe('')
           else {
             expect(out.error).toBeInstanceOf(ExportSyntaxError)
             // Rows handed out before the error are a prefix of the items (each loaded or quarantined).
             expect(out.rows.length).toBeLessThanOrEqual(e.items.length)
-            out.rows.forEach((r, i) => ((r as unknown) instanceof UnreadableRow ? expect(expectedRow(e.items[i]!)).toBe(UnreadableRow) : expect(r).toEqual(JSON.parse(JSON.stringify(e.items[i])))))
+            out.rows.forEach((r, i) =>
+              (r as unknown) instanceof UnreadableRow
+                ? expect(expectedRow(e.items[i]!)).toBe(UnreadableRow)
+                : expect(r).toEqual(JSON.parse(JSON.stringify(e.items[i]))),
+            )
           }
         },
       ),
@@ -136,7 +182,14 @@ describe('ExportScanner fuzz', () => {
 
   it('reads a mutated body the same whatever its chunking: the same rows, or an ExportSyntaxError', () => {
     const mutation = fc.oneof(
-      fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: fc.oneof(fc.uint8Array({ minLength: 1, maxLength: 6 }), nasty.map((s) => Buffer.from(s))) }),
+      fc.record({
+        kind: fc.constant('insert' as const),
+        at: fc.nat(),
+        bytes: fc.oneof(
+          fc.uint8Array({ minLength: 1, maxLength: 6 }),
+          nasty.map((s) => Buffer.from(s)),
+        ),
+      }),
       fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 8 }) }),
       fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }),
     )
@@ -185,7 +238,13 @@ describe('ExportScanner fuzz', () => {
           let rows = 0
           let failure: unknown = null
           try {
-            for await (const event of readExport(chunks(bytes, cuts.filter((c) => c <= keep)), { batchSize, label: 'export fuzz' })) {
+            for await (const event of readExport(
+              chunks(
+                bytes,
+                cuts.filter((c) => c <= keep),
+              ),
+              { batchSize, label: 'export fuzz' },
+            )) {
               if (event.type === 'rows') expect(event.rows.length).toBe(batchSize)
               rows += event.rows.length
               if (event.type === 'end') expect(event.total).toBe(rows)
@@ -198,7 +257,10 @@ describe('ExportScanner fuzz', () => {
             expect(rows).toBe(e.items.length)
           } else {
             expect(failure).toBeInstanceOf(EtlError)
-            expect(failure).toMatchObject({ code: 'RESPONSE_INVALID', message: expect.stringMatching(/^export fuzz: the body was cut off or is not JSON after \d+ rows \(/) })
+            expect(failure).toMatchObject({
+              code: 'RESPONSE_INVALID',
+              message: expect.stringMatching(/^export fuzz: the body was cut off or is not JSON after \d+ rows \(/),
+            })
             expect(keep).toBeLessThan(e.bytes.length)
           }
         },

@@ -3,7 +3,8 @@ import { Rng } from '../../simulators/getcourse/random.js'
 import { ExportScanner, MAX_DEPTH, UnreadableRow } from './export-scanner.js'
 
 /** JSON as PHP writes it: non-ASCII as \uXXXX, `/` as `\/`. */
-const phpJson = (value: unknown) => JSON.stringify(value).replace(/[\u0080-\uffff/]/g, (ch) => (ch === '/' ? '\\/' : `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`))
+const phpJson = (value: unknown) =>
+  JSON.stringify(value).replace(/[\u0080-\uffff/]/g, (ch) => (ch === '/' ? '\\/' : `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`))
 
 interface Scanned {
   fields: unknown
@@ -46,9 +47,22 @@ describe('ExportScanner', () => {
   it('reads raw UTF-8 (multi-byte characters cut by a chunk boundary) and escapes like \\u0022', () => {
     const raw = `{"success":"true","info":{"fields":["Имя","Город"],"items":[["Анна \\u0022Ёж\\u0022","Москва \\"центр\\""],["\\\\\\"", "\\u0422\\/x"]]}}`
     const bytes = Buffer.from(raw)
-    const want = { fields: ['Имя', 'Город'], envelope: { success: 'true' }, rows: [['Анна "Ёж"', 'Москва "центр"'], ['\\"', 'Т/x']], total: 2 }
+    const want = {
+      fields: ['Имя', 'Город'],
+      envelope: { success: 'true' },
+      rows: [
+        ['Анна "Ёж"', 'Москва "центр"'],
+        ['\\"', 'Т/x'],
+      ],
+      total: 2,
+    }
     for (let cut = 0; cut <= bytes.length; cut++) expect(scan(bytes, [cut])).toEqual(want)
-    expect(scan(bytes, Array.from({ length: bytes.length }, (_, i) => i))).toEqual(want) // one byte per chunk
+    expect(
+      scan(
+        bytes,
+        Array.from({ length: bytes.length }, (_, i) => i),
+      ),
+    ).toEqual(want) // one byte per chunk
   })
 
   it('reads the rows whatever the chunk sizes: random splits', () => {
@@ -71,7 +85,12 @@ describe('ExportScanner', () => {
 
   it('reads an error envelope', () => {
     const res = scan('{"success":false,"error":true,"error_code":909,"error_message":"Файл еще не создан","info":null}')
-    expect(res).toEqual({ fields: undefined, envelope: { success: false, error: true, error_code: 909, error_message: 'Файл еще не создан' }, rows: [], total: 0 })
+    expect(res).toEqual({
+      fields: undefined,
+      envelope: { success: false, error: true, error_code: 909, error_message: 'Файл еще не создан' },
+      rows: [],
+      total: 0,
+    })
   })
 
   it('parses many rows in sub-batches, in order', () => {
@@ -85,7 +104,17 @@ describe('ExportScanner', () => {
 
   it('keeps a 10 MB cell read across many chunks', () => {
     const big = 'Ж'.repeat(5_000_000) + '\\"' + 'x'.repeat(1_000_000)
-    const bytes = Buffer.from(JSON.stringify({ info: { fields: ['a', 'b'], items: [['1', big], ['2', 'small']] } }))
+    const bytes = Buffer.from(
+      JSON.stringify({
+        info: {
+          fields: ['a', 'b'],
+          items: [
+            ['1', big],
+            ['2', 'small'],
+          ],
+        },
+      }),
+    )
     const cuts = Array.from({ length: Math.floor(bytes.length / 16384) }, (_, i) => (i + 1) * 16384)
     const res = scan(bytes, cuts)
     expect(res.rows.length).toBe(2)

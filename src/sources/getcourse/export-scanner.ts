@@ -172,9 +172,11 @@ export class ExportScanner {
   end(): void {
     if (this.state === State.AfterRoot) return
     const where =
-      this.state === State.BeforeRoot ? 'the body is empty'
-      : this.state === State.InRow || this.state === State.Row || this.state === State.RowOrEnd || this.state === State.RowCommaOrEnd ? `the body ended inside items after ${this.total} complete rows`
-      : `the body ended early${this.key ? ` (in "${this.key}")` : ''}`
+      this.state === State.BeforeRoot
+        ? 'the body is empty'
+        : this.state === State.InRow || this.state === State.Row || this.state === State.RowOrEnd || this.state === State.RowCommaOrEnd
+          ? `the body ended inside items after ${this.total} complete rows`
+          : `the body ended early${this.key ? ` (in "${this.key}")` : ''}`
     throw new ExportSyntaxError(`${where} at byte ${this.offset}`)
   }
 
@@ -310,7 +312,12 @@ export class ExportScanner {
   /** Parses the run of complete rows [start, runEnd) (after `carry`) into `rows`. */
   private flushRows(buf: Buffer): void {
     const first = this.total + 1
-    const values = this.parseValue(this.value.collect(buf, this.start < 0 ? 0 : this.start, this.runEnd), this.itemsObject ? '' : '[', this.itemsObject ? '' : ']', `rows ${first}–${first + this.runRows - 1}`)
+    const values = this.parseValue(
+      this.value.collect(buf, this.start < 0 ? 0 : this.start, this.runEnd),
+      this.itemsObject ? '' : '[',
+      this.itemsObject ? '' : ']',
+      `rows ${first}–${first + this.runRows - 1}`,
+    )
     const list = this.itemsObject ? [values] : (values as unknown[])
     for (const v of list) this.rows.push(Array.isArray(v) ? v : [v])
     this.total += list.length

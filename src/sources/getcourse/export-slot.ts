@@ -126,7 +126,11 @@ export class ExportSlot {
   }
 
   busy(why: string, resumeAt: number): DeferredError {
-    return new DeferredError('EXPORT_BUSY', `${why}; gave up waiting after ${Math.round(this.options.busyWaitMs / 1000)} s, retried next run`, new Date(resumeAt))
+    return new DeferredError(
+      'EXPORT_BUSY',
+      `${why}; gave up waiting after ${Math.round(this.options.busyWaitMs / 1000)} s, retried next run`,
+      new Date(resumeAt),
+    )
   }
 
   // ── the lease ───────────────────────────────────────────────────────────────────────────────

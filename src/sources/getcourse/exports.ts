@@ -88,7 +88,17 @@ export async function recordStarted(db: Db, e: StartedExport): Promise<ExportRec
       run_id: e.runId,
     })
     .execute()
-  return { account: e.account, exportId: e.exportId, stream: e.stream, window: e.window, filters: e.filters, startedAt: e.startedAt, status: 'pending', firstWaitMs: e.firstWaitMs, lastPendingAt: null }
+  return {
+    account: e.account,
+    exportId: e.exportId,
+    stream: e.stream,
+    window: e.window,
+    filters: e.filters,
+    startedAt: e.startedAt,
+    status: 'pending',
+    firstWaitMs: e.firstWaitMs,
+    lastPendingAt: null,
+  }
 }
 
 /**
@@ -126,7 +136,12 @@ export async function markReady(db: Db, account: string, exportId: string, at: n
 }
 
 export async function markFailed(db: Db, account: string, exportId: string, error: string): Promise<void> {
-  await db.updateTable('etl.getcourse_exports').set({ status: 'failed', error: error.slice(0, 2000) }).where('account', '=', account).where('export_id', '=', exportId).execute()
+  await db
+    .updateTable('etl.getcourse_exports')
+    .set({ status: 'failed', error: error.slice(0, 2000) })
+    .where('account', '=', account)
+    .where('export_id', '=', exportId)
+    .execute()
 }
 
 /** Runs in the transaction of the export's last batch, with its rows and the stream state. */
@@ -140,7 +155,14 @@ export async function markLoaded(trx: Db, account: string, exportId: string, row
 }
 
 /** A loaded export of the same filters since `since`: another process just did this window. */
-export async function loadedSince(db: Db, account: string, stream: string, window: ExportWindow, filters: Record<string, string>, since: number): Promise<boolean> {
+export async function loadedSince(
+  db: Db,
+  account: string,
+  stream: string,
+  window: ExportWindow,
+  filters: Record<string, string>,
+  since: number,
+): Promise<boolean> {
   const row = await db
     .selectFrom('etl.getcourse_exports')
     .select('export_id')
@@ -156,7 +178,17 @@ export async function loadedSince(db: Db, account: string, stream: string, windo
 
 /** Readiness of the account's recent exports, newest first, for timing the first check. */
 export async function readinessHistory(db: Db, account: string, limit = ROWS_HISTORY): Promise<ReadinessSample[]> {
-  const { rows } = await sql<{ stream: string; ready_ms: number; pending_ms: number | null; rows: number; days: number | null; field: string; from: string | null; to: string | null; group_id: string | null }>`
+  const { rows } = await sql<{
+    stream: string
+    ready_ms: number
+    pending_ms: number | null
+    rows: number
+    days: number | null
+    field: string
+    from: string | null
+    to: string | null
+    group_id: string | null
+  }>`
     select stream,
       (extract(epoch from ready_at - started_at) * 1000)::float8 as ready_ms,
       (extract(epoch from last_pending_at - started_at) * 1000)::float8 as pending_ms,

@@ -33,7 +33,8 @@ export function createGetcourseSource(options: GetcourseSourceOptions = {}): Sou
     streams(config, sync) {
       const unknown = (sync.streams ?? []).filter((s) => !(GETCOURSE_STREAMS as readonly string[]).includes(s))
       // Without --source the names may belong to another source; only complain when GetCourse was asked for.
-      if (unknown.length && sync.source === 'getcourse') throw new EtlError('USAGE', `Unknown GetCourse stream(s) ${unknown.join(', ')}; expected: ${GETCOURSE_STREAMS.join(', ')}`)
+      if (unknown.length && sync.source === 'getcourse')
+        throw new EtlError('USAGE', `Unknown GetCourse stream(s) ${unknown.join(', ')}; expected: ${GETCOURSE_STREAMS.join(', ')}`)
       const wanted = GETCOURSE_STREAMS.filter((s) => !sync.streams?.length || sync.streams.includes(s))
       const accounts = config.getcourse.filter((a) => !sync.accounts?.length || sync.accounts.includes(a.name))
       const budgetWaitMs = options.budgetWaitMs ?? BUDGET_WAIT_MS
@@ -43,7 +44,10 @@ export function createGetcourseSource(options: GetcourseSourceOptions = {}): Sou
           busyWaitMs: options.busyWaitMs ?? Math.min(BUSY_WAIT_MS, account.poll.timeoutSeconds * 1000),
           fullStart: options.fullStart ?? FULL_START,
         }
-        return wanted.map((name): Stream<any> => (name === 'fields' || name === 'groups' ? dictionaryStream(account, name, budgetWaitMs) : exportStream(account, name, exportOptions)))
+        return wanted.map(
+          (name): Stream<any> =>
+            name === 'fields' || name === 'groups' ? dictionaryStream(account, name, budgetWaitMs) : exportStream(account, name, exportOptions),
+        )
       })
     },
   }

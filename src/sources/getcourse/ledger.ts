@@ -132,7 +132,11 @@ export async function reserveRequest(db: Db, account: GetcourseAccountConfig, re
       .values({ account: school, sent_at: new Date(time.at), kind: request.kind, stream: request.stream ?? null, export_id: request.exportId ?? null })
       .returning('id')
       .executeTakeFirstOrThrow()
-    await trx.deleteFrom('etl.getcourse_requests').where('account', '=', school).where('sent_at', '<', new Date(time.at - KEEP_HISTORY_MS)).execute()
+    await trx
+      .deleteFrom('etl.getcourse_requests')
+      .where('account', '=', school)
+      .where('sent_at', '<', new Date(time.at - KEEP_HISTORY_MS))
+      .execute()
     return { ok: true, id: String(row.id) }
   })
 }

@@ -74,7 +74,8 @@ async function* readFile(ctx: StreamContext<LoadFileState>, opts: LoadFileOption
   let rows = 0
   const label = `file ${path.basename(file)}`
   for await (const event of readExport(input as AsyncIterable<Uint8Array>, { batchSize: ctx.config.batchSize, label })) {
-    if (event.type === 'end' && event.error) throw new EtlError('RESPONSE_INVALID', `${label} is not a ready export: ${event.error.code ?? ''} ${event.error.message}`.trim())
+    if (event.type === 'end' && event.error)
+      throw new EtlError('RESPONSE_INVALID', `${label} is not a ready export: ${event.error.code ?? ''} ${event.error.message}`.trim())
     if (event.fields === null) continue
     normalizer ??= createNormalizer(opts.stream, event.fields, context)
     rows += event.rows.length

@@ -17,7 +17,36 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 500)
 const MAX_MS_PER_CASE = 1000
 const STREAMS: ExportStream[] = ['users', 'group_members', 'deals', 'payments']
 
-const nasty = fc.constantFrom('"', '\\', ',', ';', '[', ']', '\u0000', '\ud800', '\udc00', '😀', 'Ж', 'ё', '\n', ' ', '\u00a0', '\u202f', '-', '.', ':', '0', '9', 'руб.', '₽', 'USD', 'abc', 'Да', 'нет', 'T')
+const nasty = fc.constantFrom(
+  '"',
+  '\\',
+  ',',
+  ';',
+  '[',
+  ']',
+  '\u0000',
+  '\ud800',
+  '\udc00',
+  '😀',
+  'Ж',
+  'ё',
+  '\n',
+  ' ',
+  '\u00a0',
+  '\u202f',
+  '-',
+  '.',
+  ':',
+  '0',
+  '9',
+  'руб.',
+  '₽',
+  'USD',
+  'abc',
+  'Да',
+  'нет',
+  'T',
+)
 const text = fc.oneof(
   fc.string({ maxLength: 10 }),
   fc.string({ unit: 'binary', maxLength: 10 }),
@@ -26,11 +55,36 @@ const text = fc.oneof(
 const digits = (min: number, max: number) => fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: min, maxLength: max })
 const two = fc.oneof({ weight: 1, arbitrary: digits(2, 2) }, { weight: 3, arbitrary: fc.constantFrom('01', '02', '12', '13', '28', '29', '31') })
 const year = fc.oneof({ weight: 3, arbitrary: fc.constantFrom('0000', '0001', '1899', '1900', '1970', '2024', '9999') }, { weight: 1, arbitrary: digits(4, 4) })
-const idLike = fc.tuple(fc.constantFrom('', '', '', '-', ' ', '0'), fc.oneof({ weight: 4, arbitrary: digits(1, 18) }, { weight: 1, arbitrary: digits(19, 25) })).map(([sign, d]) => sign + d)
-const dateLike = fc.oneof(fc.tuple(year, two, two).map(([y, m, d]) => `${y}-${m}-${d}`), fc.tuple(two, two, year).map(([d, m, y]) => `${d}.${m}.${y}`))
-const dateTimeLike = fc.tuple(year, two, two, two, two, two, fc.constantFrom(' ', 'T')).map(([y, mo, d, h, mi, s, sep]) => `${y}-${mo}-${d}${sep}${h}:${mi}:${s}`)
-const moneyLike = fc.tuple(digits(1, 9), fc.constantFrom('', '.', ','), digits(0, 3), fc.constantFrom('', ' руб.', ' USD', '₽', ' abc', ' €')).map((p) => p.join(''))
-const oddities = fc.constantFrom('0000-00-00', '0000-00-00 00:00:00', 'Да', 'Нет', '1', '0', '[""]', '["a","б"]', '[', 'Завершен', 'отменён', '12 000,00', '1e5', 'NaN', 'Infinity')
+const idLike = fc
+  .tuple(fc.constantFrom('', '', '', '-', ' ', '0'), fc.oneof({ weight: 4, arbitrary: digits(1, 18) }, { weight: 1, arbitrary: digits(19, 25) }))
+  .map(([sign, d]) => sign + d)
+const dateLike = fc.oneof(
+  fc.tuple(year, two, two).map(([y, m, d]) => `${y}-${m}-${d}`),
+  fc.tuple(two, two, year).map(([d, m, y]) => `${d}.${m}.${y}`),
+)
+const dateTimeLike = fc
+  .tuple(year, two, two, two, two, two, fc.constantFrom(' ', 'T'))
+  .map(([y, mo, d, h, mi, s, sep]) => `${y}-${mo}-${d}${sep}${h}:${mi}:${s}`)
+const moneyLike = fc
+  .tuple(digits(1, 9), fc.constantFrom('', '.', ','), digits(0, 3), fc.constantFrom('', ' руб.', ' USD', '₽', ' abc', ' €'))
+  .map((p) => p.join(''))
+const oddities = fc.constantFrom(
+  '0000-00-00',
+  '0000-00-00 00:00:00',
+  'Да',
+  'Нет',
+  '1',
+  '0',
+  '[""]',
+  '["a","б"]',
+  '[',
+  'Завершен',
+  'отменён',
+  '12 000,00',
+  '1e5',
+  'NaN',
+  'Infinity',
+)
 /** Cells shaped like what the typed columns read, close to and across their edges. */
 const shaped = fc.oneof(idLike, dateLike, dateTimeLike, moneyLike, oddities)
 const SHAPED: Record<ColumnKind, fc.Arbitrary<Cell>> = {
@@ -54,14 +108,30 @@ const cell: fc.Arbitrary<Cell> = fc.oneof(
 /** Titles: the stream's own (any case, `ё`/`е`, padded) among random ones, repeated and reordered. */
 function titles(stream: ExportStream): fc.Arbitrary<unknown[]> {
   const known = COLUMNS[stream].flatMap((s) => s.titles ?? ['Стоимость, RUB', 'стоимость', 'Стоимость, xyz'])
-  const variant = fc.tuple(fc.constantFrom(...known), fc.constantFrom('asis', 'upper', 'lower', 'padded', 'yo')).map(([t, how]) =>
-    how === 'upper' ? t.toUpperCase() : how === 'lower' ? t.toLowerCase() : how === 'padded' ? `  ${t.replace(' ', '   ')} ` : how === 'yo' ? t.replaceAll('е', 'ё') : t,
+  const variant = fc
+    .tuple(fc.constantFrom(...known), fc.constantFrom('asis', 'upper', 'lower', 'padded', 'yo'))
+    .map(([t, how]) =>
+      how === 'upper'
+        ? t.toUpperCase()
+        : how === 'lower'
+          ? t.toLowerCase()
+          : how === 'padded'
+            ? `  ${t.replace(' ', '   ')} `
+            : how === 'yo'
+              ? t.replaceAll('е', 'ё')
+              : t,
+    )
+  const title = fc.oneof(
+    { weight: 5, arbitrary: variant },
+    { weight: 2, arbitrary: text },
+    { weight: 1, arbitrary: fc.constantFrom('', ' ', 'utm_source', 'utm_medium', 'column_1', '__proto__', 'extra', 'account', null, 7) },
   )
-  const title = fc.oneof({ weight: 5, arbitrary: variant }, { weight: 2, arbitrary: text }, { weight: 1, arbitrary: fc.constantFrom('', ' ', 'utm_source', 'utm_medium', 'column_1', '__proto__', 'extra', 'account', null, 7) })
   return fc.array(title, { maxLength: 24 })
 }
 
-const KIND: Record<ExportStream, Map<string, ColumnKind>> = Object.fromEntries(STREAMS.map((s) => [s, new Map(COLUMNS[s].map((c) => [c.column, c.kind]))])) as never
+const KIND: Record<ExportStream, Map<string, ColumnKind>> = Object.fromEntries(
+  STREAMS.map((s) => [s, new Map(COLUMNS[s].map((c) => [c.column, c.kind]))]),
+) as never
 /** Kind of the typed column a title would feed, if any (first match; enough to shape its cells). */
 const titleKind = (stream: ExportStream, title: unknown): ColumnKind | undefined => {
   const t = typeof title === 'string' ? normalizeTitle(title) : ''
@@ -70,10 +140,12 @@ const titleKind = (stream: ExportStream, title: unknown): ColumnKind | undefined
 
 /** A row: mostly one cell per title, shaped for the column it feeds; sometimes shorter, longer, or not an array. */
 const rowsFor = (stream: ExportStream, fields: unknown[]) => {
-  const aligned = fc.tuple(...fields.map((f) => {
-    const kind = titleKind(stream, f)
-    return kind ? fc.oneof({ weight: 6, arbitrary: SHAPED[kind] }, { weight: 1, arbitrary: cell }) : cell
-  }))
+  const aligned = fc.tuple(
+    ...fields.map((f) => {
+      const kind = titleKind(stream, f)
+      return kind ? fc.oneof({ weight: 6, arbitrary: SHAPED[kind] }, { weight: 1, arbitrary: cell }) : cell
+    }),
+  )
   const row = fc.oneof({ weight: 8, arbitrary: aligned }, { weight: 2, arbitrary: fc.array(cell, { maxLength: 26 }) }, { weight: 1, arbitrary: cell })
   return fc.array(row, { maxLength: 8 })
 }
@@ -109,9 +181,13 @@ function storable(kind: ColumnKind | undefined, v: unknown): string | null {
     case 'tags':
       return Array.isArray(v) && v.every((t) => typeof t === 'string' && noNul(t)) ? null : 'not a text[] without NUL'
     case 'date':
-      return typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v) && v.slice(0, 4) !== '0000' && !Number.isNaN(Date.parse(v)) ? null : 'not a date Postgres takes'
+      return typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v) && v.slice(0, 4) !== '0000' && !Number.isNaN(Date.parse(v))
+        ? null
+        : 'not a date Postgres takes'
     case 'datetime':
-      return typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(v) && v.slice(0, 4) !== '0000' ? null : 'not a timestamptz Postgres takes'
+      return typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(v) && v.slice(0, 4) !== '0000'
+        ? null
+        : 'not a timestamptz Postgres takes'
     default:
       return typeof v === 'string' && noNul(v) ? null : 'not a text without NUL'
   }
@@ -172,7 +248,9 @@ describe('GetCourse normalizer fuzz', () => {
     fc.assert(
       fc.property(input, ({ stream, fields, rows, timeZone, groupId }) => {
         const normalizer = createNormalizer(stream, fields, { account: 'fuzz', timeZone, groupId })
-        const batch = timed(() => rowsBatch(stream, normalizer, rows as unknown[][], { id: 'listing', account: 'fuzz', groupId: groupId === undefined ? undefined : String(groupId) }))
+        const batch = timed(() =>
+          rowsBatch(stream, normalizer, rows as unknown[][], { id: 'listing', account: 'fuzz', groupId: groupId === undefined ? undefined : String(groupId) }),
+        )
         const written = batch.writes.reduce((n, w) => n + w.rows.length, 0)
         expect(batch.read).toBe(rows.length)
         expect(written + (batch.rejects?.length ?? 0)).toBe(rows.length)

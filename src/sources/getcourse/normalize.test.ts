@@ -69,7 +69,14 @@ describe('users export', () => {
     expect(anna.utm_source).toBe('instagram')
     expect(anna.utm_medium).toBe('stories')
     expect(normalizer.mapping.utm_source).toBe(24)
-    expect(anna.extra).toMatchObject({ utm_source: 'insta_custom', 'Сколько вам лет': '25-34', 'Сколько вам лет_2': '25-34', column_17: 'Да', Telegram: '@anna_smm', gc_system_user_utm_source: 'instagram' })
+    expect(anna.extra).toMatchObject({
+      utm_source: 'insta_custom',
+      'Сколько вам лет': '25-34',
+      'Сколько вам лет_2': '25-34',
+      column_17: 'Да',
+      Telegram: '@anna_smm',
+      gc_system_user_utm_source: 'instagram',
+    })
   })
 
   it('keeps every cell: typed columns plus extra cover all titles', () => {
@@ -116,7 +123,11 @@ describe('users export', () => {
   it('finds columns whatever their position', () => {
     const { info } = fixture('users-export.json')
     const order = info.fields.map((_, i) => i).reverse()
-    const normalizer = createNormalizer('users', order.map((i) => info.fields[i]), { account: 'school', timeZone: 'Europe/Moscow' })
+    const normalizer = createNormalizer(
+      'users',
+      order.map((i) => info.fields[i]),
+      { account: 'school', timeZone: 'Europe/Moscow' },
+    )
     const row = ok(normalizer.normalize(order.map((i) => info.items[0]![i]) as never))
     expect(row).toMatchObject({ id: '290481735', email: 'anna.smirnova@mail.ru', city: 'Москва' })
   })
@@ -206,7 +217,11 @@ describe('group members export', () => {
   })
   it('uses the export group when the column is missing', () => {
     const normalizer = createNormalizer('group_members', ['id', 'Email', 'Добавлен в группу'], { account: 'a', timeZone: 'UTC', groupId: 77 })
-    expect(ok(normalizer.normalize(['5', 'x@y.z', '2026-01-01 10:00:00']))).toMatchObject({ group_id: '77', user_id: '5', added_at: '2026-01-01T10:00:00.000Z' })
+    expect(ok(normalizer.normalize(['5', 'x@y.z', '2026-01-01 10:00:00']))).toMatchObject({
+      group_id: '77',
+      user_id: '5',
+      added_at: '2026-01-01T10:00:00.000Z',
+    })
   })
 })
 

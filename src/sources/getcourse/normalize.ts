@@ -1,6 +1,19 @@
 import { COLUMNS, normalizeTitle, type ColumnSpec, type ExportStream } from './columns.js'
 import { LocalTime, parseWallClock } from './local-time.js'
-import { cellText, currencyCode, dealStatusCode, parseDate, parseFlag, parseId, parseInteger, parseMoney, parseTags, parseText, paymentStatusCode, type Cell } from './values.js'
+import {
+  cellText,
+  currencyCode,
+  dealStatusCode,
+  parseDate,
+  parseFlag,
+  parseId,
+  parseInteger,
+  parseMoney,
+  parseTags,
+  parseText,
+  paymentStatusCode,
+  type Cell,
+} from './values.js'
 
 export interface NormalizeContext {
   account: string
@@ -11,9 +24,7 @@ export interface NormalizeContext {
 
 export type NormalizedRow = Record<string, unknown> & { account: string; extra: Record<string, unknown> }
 
-export type NormalizeResult =
-  | { ok: true; row: NormalizedRow }
-  | { ok: false; reason: string; raw: Record<string, unknown>; recordKey: string | null }
+export type NormalizeResult = { ok: true; row: NormalizedRow } | { ok: false; reason: string; raw: Record<string, unknown>; recordKey: string | null }
 
 export interface Normalizer {
   /** Unique key per column position: title, `title_2` for repeats, `column_N` (1-based) for blank titles. */
@@ -176,7 +187,12 @@ function titleCurrency(fields: readonly string[]): string | null {
   return null
 }
 
-const DERIVED: Record<ExportStream, readonly string[]> = { users: [], group_members: ['group_id'], deals: ['status_code', 'currency'], payments: ['status_code', 'currency'] }
+const DERIVED: Record<ExportStream, readonly string[]> = {
+  users: [],
+  group_members: ['group_id'],
+  deals: ['status_code', 'currency'],
+  payments: ['status_code', 'currency'],
+}
 
 const NEEDS_GROUP: Record<ExportStream, string | null> = { users: null, group_members: 'group_id', deals: null, payments: null }
 
@@ -205,7 +221,11 @@ export function createNormalizer(stream: ExportStream, fields: readonly unknown[
   const needsGroup = NEEDS_GROUP[stream]
   const columns = typed.map((c) => c.column)
   for (const d of DERIVED[stream]) if (!columns.includes(d)) columns.push(d)
-  const build = compileBuilder(ctx.account, columns, extraIndexes.map((i) => [keys[i]!, i]))
+  const build = compileBuilder(
+    ctx.account,
+    columns,
+    extraIndexes.map((i) => [keys[i]!, i]),
+  )
   const values: unknown[] = new Array(columns.length).fill(null)
 
   function reject(reason: string, cells: readonly Cell[]): NormalizeResult {
@@ -225,7 +245,10 @@ export function createNormalizer(stream: ExportStream, fields: readonly unknown[
       const value = col.convert(cells[col.index])
       if (value === REJECT) {
         const title = cellText(fields[col.index] as Cell)
-        return reject(`${col.column === keySpec.column ? 'id' : col.column}: cannot read ${JSON.stringify(cellText(cells[col.index]))} from column "${title}"`, cells)
+        return reject(
+          `${col.column === keySpec.column ? 'id' : col.column}: cannot read ${JSON.stringify(cellText(cells[col.index]))} from column "${title}"`,
+          cells,
+        )
       }
       if (value === KEEP_RAW) {
         values[t] = null

@@ -36,7 +36,11 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
 
 describe('readiness model', () => {
   it('converges on a synthetic history: median, spread and a schedule close to one check an export', () => {
-    const { history, runs } = simulate(150, (i) => 400 + ((i * 37) % 200), (rows) => 900 * rows)
+    const { history, runs } = simulate(
+      150,
+      (i) => 400 + ((i * 37) % 200),
+      (rows) => 900 * rows,
+    )
     const model = fitReadiness(history.slice(0, 40))
     expect(model.sigma).toBeGreaterThan(0.15)
     expect(model.sigma).toBeLessThan(0.35)
@@ -66,7 +70,13 @@ describe('readiness model', () => {
   })
 
   it('fits identical rows (slope from its prior) and stays finite', () => {
-    const history: ReadinessSample[] = Array.from({ length: 10 }, (_, i) => ({ stream: 'users', readyMs: 100_000 + i * 1000, pendingMs: i % 3 ? null : 90_000, rows: 200, days: 30 }))
+    const history: ReadinessSample[] = Array.from({ length: 10 }, (_, i) => ({
+      stream: 'users',
+      readyMs: 100_000 + i * 1000,
+      pendingMs: i % 3 ? null : 90_000,
+      rows: 200,
+      days: 30,
+    }))
     const model = fitReadiness(history)
     expect(model.beta).toBeCloseTo(1, 1)
     const { waitMs } = firstCheckDelay(history, 'users', 30, poll)
@@ -77,7 +87,13 @@ describe('readiness model', () => {
 
   it('times a day window after a month-window history by its expected rows, not like a month', () => {
     // Monthly history: 3000 rows in 30 days, ready after ~300 s; some caught forming.
-    const months: ReadinessSample[] = Array.from({ length: 12 }, (_, i) => ({ stream: 'users', readyMs: 300_000, pendingMs: i % 4 ? null : 260_000, rows: 3000, days: 30 }))
+    const months: ReadinessSample[] = Array.from({ length: 12 }, (_, i) => ({
+      stream: 'users',
+      readyMs: 300_000,
+      pendingMs: i % 4 ? null : 260_000,
+      rows: 3000,
+      days: 30,
+    }))
     expect(Math.exp(predictRows(months, 'users', 3).log)).toBeCloseTo(301, -1)
     const month = firstCheckDelay(months, 'users', 30, poll).waitMs
     const day = firstCheckDelay(months, 'users', 3, poll).waitMs
@@ -121,7 +137,14 @@ describe('readiness model', () => {
     expect(Math.exp(status.log) - 1).toBeCloseTo(1215, -1)
 
     // A 3-day window that only months have in common with the other series: the ratio applies, but unsure.
-    history.unshift({ stream: 'users', readyMs: 36_000, pendingMs: null, rows: 40, days: 3, window: { field: 'created_at', from: '2025-07-29', to: '2025-07-31' } })
+    history.unshift({
+      stream: 'users',
+      readyMs: 36_000,
+      pendingMs: null,
+      rows: 40,
+      days: 3,
+      window: { field: 'created_at', from: '2025-07-29', to: '2025-07-31' },
+    })
     const day = sameDaysRows(history, 'deals', { field: 'created_at', from: '2025-07-29', to: '2025-07-31' }, 3)!
     expect(Math.exp(day.log) - 1).toBeCloseTo(60, -1)
     expect(day.sigma).toBeGreaterThanOrEqual(0.5)

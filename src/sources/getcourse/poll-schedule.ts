@@ -54,7 +54,13 @@ export interface FirstCheck {
  * The wait before the first check of a new export of `stream` over `days` days, from the account's
  * recent exports (newest first); `firstCheckSeconds` without any.
  */
-export function firstCheckDelay(history: readonly ReadinessSample[], stream: string, days: number | null, poll: PollSettings, window?: SampleWindow): FirstCheck {
+export function firstCheckDelay(
+  history: readonly ReadinessSample[],
+  stream: string,
+  days: number | null,
+  poll: PollSettings,
+  window?: SampleWindow,
+): FirstCheck {
   const recent = history.slice(0, HISTORY)
   if (!recent.length) return { waitMs: poll.firstCheckSeconds * 1000, learned: false }
   const model = fitReadiness(recent)

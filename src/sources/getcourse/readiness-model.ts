@@ -60,7 +60,13 @@ export function fitReadiness(samples: readonly ReadinessSample[]): ReadinessMode
   const anyBracket = samples.some(bracketed)
   const lo = samples.map((s) => (bracketed(s) ? Math.log(s.pendingMs!) : anyBracket ? -Infinity : Math.log(Math.max(1, s.readyMs * PROBE))))
   const hi = samples.map((s, i) => (anyBracket ? Math.log(Math.max(1, s.readyMs)) : lo[i]!))
-  let theta = solve(samples, xs, weights, streams, samples.map((_, i) => (Number.isFinite(lo[i]!) ? (lo[i]! + hi[i]!) / 2 : hi[i]! - SIGMA_PRIOR)))
+  let theta = solve(
+    samples,
+    xs,
+    weights,
+    streams,
+    samples.map((_, i) => (Number.isFinite(lo[i]!) ? (lo[i]! + hi[i]!) / 2 : hi[i]! - SIGMA_PRIOR)),
+  )
   let sigma = SIGMA_PRIOR
   for (let iter = 0; iter < 60; iter++) {
     const means = samples.map((s, i) => predict(theta, streams, s.stream, xs[i]!))
@@ -87,13 +93,20 @@ export function fitReadiness(samples: readonly ReadinessSample[]): ReadinessMode
   return { alpha: theta[0]!, beta: theta[1]!, sigma, offsets: new Map(streams.map((s, k) => [s, theta[2 + k]!])), bracketed: anyBracket }
 }
 
-const predict = (theta: readonly number[], streams: readonly string[], stream: string, x: number) => theta[0]! + theta[1]! * x + theta[2 + streams.indexOf(stream)]!
+const predict = (theta: readonly number[], streams: readonly string[], stream: string, x: number) =>
+  theta[0]! + theta[1]! * x + theta[2 + streams.indexOf(stream)]!
 
 /**
  * Weighted least squares of `ys` on [1, x, one column a stream], with ridge priors β → 1 and
  * stream offsets → 0 (so identical rows or a single stream still give a determinate fit).
  */
-function solve(samples: readonly ReadinessSample[], xs: readonly number[], weights: readonly number[], streams: readonly string[], ys: readonly number[]): number[] {
+function solve(
+  samples: readonly ReadinessSample[],
+  xs: readonly number[],
+  weights: readonly number[],
+  streams: readonly string[],
+  ys: readonly number[],
+): number[] {
   const k = 2 + streams.length
   const a = Array.from({ length: k }, () => new Array<number>(k + 1).fill(0))
   samples.forEach((s, i) => {

@@ -42,6 +42,9 @@ export function rowsBatch(stream: ExportStream, normalizer: Normalizer, rows: re
     writes: [{ table, key, rows: good, listing: listing.id }],
     rejects,
     read: rows.length,
-    listings: { seen: seen.length ? [{ listing: listing.id, table, key, keys: seen }] : [], unkeyed: unkeyed ? [{ listing: listing.id, table, key, count: unkeyed }] : [] },
+    listings: {
+      seen: seen.length ? [{ listing: listing.id, table, key, keys: seen }] : [],
+      unkeyed: unkeyed ? [{ listing: listing.id, table, key, count: unkeyed }] : [],
+    },
   }
 }

@@ -63,7 +63,10 @@ export function predictRows(history: readonly ReadinessSample[], stream: string,
       let prior = other.stream === stream ? 0 : streamRate(dated, stream) - streamRate(dated, other.stream)
       if (!Number.isFinite(prior)) prior = 0
       const pairs = examples.get(`${other.stream}#${rank}`) ?? []
-      const { ratio, sigma } = learnedRatio([...pairs, { delta: prior, w: PRIOR_EXAMPLES }], pairs.reduce((t, p) => t + p.w, 0))
+      const { ratio, sigma } = learnedRatio(
+        [...pairs, { delta: prior, w: PRIOR_EXAMPLES }],
+        pairs.reduce((t, p) => t + p.w, 0),
+      )
       return { log: logRate(other) + ratio + Math.log(days!), sigma }
     })
     return combine(guesses)
@@ -115,7 +118,10 @@ export function sameDaysRows(history: readonly ReadinessSample[], stream: string
     const similar = pairs.filter((p) => p.similar)
     const used = similar.length ? similar : pairs
     if (!used.length) continue
-    const { ratio, sigma } = learnedRatio(used, used.reduce((t, p) => t + p.w, 0))
+    const { ratio, sigma } = learnedRatio(
+      used,
+      used.reduce((t, p) => t + p.w, 0),
+    )
     guesses.push({ log: logRows(now.rows) + ratio, sigma: similar.length ? sigma : Math.max(sigma, ROWS_SIGMA_UNKNOWN) })
   }
   return guesses.length ? combine(guesses) : null
@@ -128,15 +134,24 @@ export function sameDaysRows(history: readonly ReadinessSample[], stream: string
  */
 function learnedRatio(points: readonly { delta: number; w: number }[], weight: number): { ratio: number; sigma: number } {
   const ws = points.map((p) => p.w)
-  const ratio = weightedMedian(points.map((p) => p.delta), ws)
-  const mad = weightedMedian(points.map((p) => Math.abs(p.delta - ratio)), ws)
+  const ratio = weightedMedian(
+    points.map((p) => p.delta),
+    ws,
+  )
+  const mad = weightedMedian(
+    points.map((p) => Math.abs(p.delta - ratio)),
+    ws,
+  )
   return { ratio, sigma: Math.sqrt((weight * (1.4826 * mad) ** 2 + RATIO_SIGMA_WEIGHT * 0.3 ** 2) / (weight + RATIO_SIGMA_WEIGHT)) }
 }
 
 /** Several guesses as one: their median weighted by 1/σ²; guesses that disagree widen the surest one's spread. */
 function combine(guesses: readonly RowsGuess[]): RowsGuess {
   const best = guesses.reduce((a, g) => (g.sigma < a.sigma ? g : a))
-  const log = weightedMedian(guesses.map((g) => g.log), guesses.map((g) => 1 / g.sigma ** 2))
+  const log = weightedMedian(
+    guesses.map((g) => g.log),
+    guesses.map((g) => 1 / g.sigma ** 2),
+  )
   const spread = median(guesses.map((g) => Math.abs(g.log - log)))
   return { log, sigma: Math.sqrt(best.sigma ** 2 + spread ** 2) }
 }

@@ -19,7 +19,8 @@ export const MAX_DEPTH = 64
 
 export const isSpace = (b: number) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09
 /** Bytes a JSON number or literal (`true`, `null`, `-1.5e3`) is made of. */
-export const isLiteral = (b: number) => (b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x7a) || (b >= 0x41 && b <= 0x5a) || b === 0x2d || b === 0x2b || b === 0x2e
+export const isLiteral = (b: number) =>
+  (b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x7a) || (b >= 0x41 && b <= 0x5a) || b === 0x2d || b === 0x2b || b === 0x2e
 
 export function describeByte(b: number): string {
   return b >= 0x20 && b < 0x7f ? `"${String.fromCharCode(b)}"` : `byte 0x${b.toString(16).padStart(2, '0')}`

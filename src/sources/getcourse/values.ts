@@ -37,7 +37,18 @@ const MONEY = /^-?\d+(\.\d+)?$/
 const CURRENCY_SUFFIX = /^(.*?\d)\s*([^\d\s.,-][^\d]*)$/u
 const CURRENCY_PREFIX = /^([^\d\s.,-]+)\s*(-?\d.*)$/u
 
-const CURRENCY_WORDS: Record<string, string> = { 'руб.': 'RUB', 'руб': 'RUB', 'р.': 'RUB', '₽': 'RUB', '$': 'USD', '€': 'EUR', 'грн': 'UAH', 'грн.': 'UAH', 'тг': 'KZT', '₸': 'KZT' }
+const CURRENCY_WORDS: Record<string, string> = {
+  'руб.': 'RUB',
+  руб: 'RUB',
+  'р.': 'RUB',
+  '₽': 'RUB',
+  $: 'USD',
+  '€': 'EUR',
+  грн: 'UAH',
+  'грн.': 'UAH',
+  тг: 'KZT',
+  '₸': 'KZT',
+}
 
 /** ISO 4217 codes the runtime knows (162 in Node 20): `abc` in `7777abc` is not a currency. */
 const ISO_CURRENCIES = new Set(Intl.supportedValuesOf('currency'))
@@ -148,38 +159,38 @@ export function parseDate(cell: Cell): string | null | undefined {
 
 /** Deal status labels (Russian UI text) → API filter codes (reference §1.4, §4.5). */
 const DEAL_STATUS: Record<string, string> = {
-  'новый': 'new',
+  новый: 'new',
   'в работе': 'in_work',
   'ожидаем оплаты': 'payment_waiting',
   'ожидает оплаты': 'payment_waiting',
   'ожидание оплаты': 'payment_waiting',
-  'завершен': 'payed',
-  'завершён': 'payed',
-  'оплачен': 'payed',
-  'отменен': 'cancelled',
-  'отменён': 'cancelled',
-  'ложный': 'false',
+  завершен: 'payed',
+  завершён: 'payed',
+  оплачен: 'payed',
+  отменен: 'cancelled',
+  отменён: 'cancelled',
+  ложный: 'false',
   'частично оплачен': 'part_payed',
   'ожидаем возврата': 'waiting_for_return',
   'ожидает возврата': 'waiting_for_return',
   'не подтвержден': 'not_confirmed',
   'не подтверждён': 'not_confirmed',
-  'отложен': 'pending',
+  отложен: 'pending',
 }
 
 /** Payment status labels → codes (reference §1.4, 918 vocabulary). */
 const PAYMENT_STATUS: Record<string, string> = {
-  'ожидается': 'expected',
-  'ожидаем': 'expected',
-  'ожидает': 'expected',
+  ожидается: 'expected',
+  ожидаем: 'expected',
+  ожидает: 'expected',
   'ожидает оплаты': 'expected',
   'ожидаем оплаты': 'expected',
-  'получен': 'accepted',
-  'принят': 'accepted',
-  'оплачен': 'accepted',
-  'возвращен': 'returned',
-  'возвращён': 'returned',
-  'возврат': 'returned',
+  получен: 'accepted',
+  принят: 'accepted',
+  оплачен: 'accepted',
+  возвращен: 'returned',
+  возвращён: 'returned',
+  возврат: 'returned',
   'на баланс': 'tobalance',
   'зачислен на баланс': 'tobalance',
   'с баланса': 'frombalance',

@@ -107,7 +107,8 @@ export function splitWindow(w: ExportWindow): ExportWindow[] | null {
   ]
 }
 
-export const sameWindow = (a: ExportWindow, b: ExportWindow) => a.field === b.field && a.from === b.from && a.to === b.to && (a.groupId ?? null) === (b.groupId ?? null)
+export const sameWindow = (a: ExportWindow, b: ExportWindow) =>
+  a.field === b.field && a.from === b.from && a.to === b.to && (a.groupId ?? null) === (b.groupId ?? null)
 
 /** Whether `outer` covers `inner` (same field and group, dates within). */
 export const covers = (outer: ExportWindow, inner: ExportWindow) =>

@@ -1,7 +1,17 @@
 import type { Clock } from '../../clock.js'
 import type { KwigaCabinetConfig } from '../../config.js'
 import { EtlError, HttpError } from '../../errors.js'
-import { BodyTooLargeError, DEFAULT_HTTP_TIMEOUTS, MAX_ANSWER_BYTES, backoffDelay, readExcerpt, readJson, request, retryAfterMs, type HttpTimeouts } from '../../http.js'
+import {
+  BodyTooLargeError,
+  DEFAULT_HTTP_TIMEOUTS,
+  MAX_ANSWER_BYTES,
+  backoffDelay,
+  readExcerpt,
+  readJson,
+  request,
+  retryAfterMs,
+  type HttpTimeouts,
+} from '../../http.js'
 import { redact, type Logger } from '../../log.js'
 import { limiterFor, type RateLimiter, type Slot } from './limiter.js'
 import { isItem, type Item } from './values.js'
@@ -90,7 +100,10 @@ export class KwigaClient {
         await res.body?.cancel()
         const delay = rateLimitDelay(res.headers, clock.now())
         if (waited + delay > maxWait) {
-          throw new EtlError('RATE_LIMITED', `GET ${redact(url)} is still rate limited (429) after waiting ${Math.round(waited / 1000)} s; the stream stops and resumes from its page next run`)
+          throw new EtlError(
+            'RATE_LIMITED',
+            `GET ${redact(url)} is still rate limited (429) after waiting ${Math.round(waited / 1000)} s; the stream stops and resumes from its page next run`,
+          )
         }
         waited += delay
         this.limiter.pauseUntil(clock.now() + delay)
@@ -150,7 +163,15 @@ export class KwigaClient {
       // The connection dropped or went silent (idle timeout) while the body was streaming: as
       // unusable as a truncated body, and asked for again the same way.
       if (err instanceof HttpError && err.code !== 'HTTP_TIMEOUT') throw err
-      throw new HttpError('RESPONSE_INVALID', `GET ${safeUrl}: the body could not be read: ${redact((err as Error).message)}`, 'GET', safeUrl, res.status, undefined, { cause: err })
+      throw new HttpError(
+        'RESPONSE_INVALID',
+        `GET ${safeUrl}: the body could not be read: ${redact((err as Error).message)}`,
+        'GET',
+        safeUrl,
+        res.status,
+        undefined,
+        { cause: err },
+      )
     }
     if (!isItem(body)) throw new HttpError('RESPONSE_INVALID', `GET ${safeUrl} returned JSON that is not an object`, 'GET', safeUrl, res.status)
     return body
@@ -159,7 +180,14 @@ export class KwigaClient {
 
 function checkShape(body: Item, expect: 'list' | 'object', url: string): void {
   const ok = expect === 'list' ? Array.isArray(body.data) : isItem(body.data)
-  if (!ok) throw new HttpError('RESPONSE_INVALID', `GET ${redact(url)} returned JSON without a \`data\` ${expect === 'list' ? 'array' : 'object'}`, 'GET', redact(url), 200)
+  if (!ok)
+    throw new HttpError(
+      'RESPONSE_INVALID',
+      `GET ${redact(url)} returned JSON without a \`data\` ${expect === 'list' ? 'array' : 'object'}`,
+      'GET',
+      redact(url),
+      200,
+    )
 }
 
 /** Wait after a 429: `Retry-After`, else `X-RateLimit-Reset` (UNIX seconds), else 60 s (§1). */

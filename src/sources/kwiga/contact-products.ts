@@ -41,7 +41,12 @@ export function contactProductsStream(cabinet: string): KwigaStreamDef<ContactPr
 }
 
 async function* contactProducts(k: StreamKit<ContactProductsState>, cabinet: string): AsyncIterable<Batch<ContactProductsState>> {
-  await requireUpstream(k.ctx.db, k.ctx.runId, { source: 'kwiga', account: cabinet, stream: 'contacts' }, "contacts' products are read for the contacts that stream stored")
+  await requireUpstream(
+    k.ctx.db,
+    k.ctx.runId,
+    { source: 'kwiga', account: cabinet, stream: 'contacts' },
+    "contacts' products are read for the contacts that stream stored",
+  )
   const todo = await contactsToCheck(k.ctx.db, cabinet, k.options.sweepSize)
   k.ctx.log.info({ contacts: todo.length }, 'contacts to check for products')
   for (let i = 0; i < todo.length; i += k.options.contactsPerBatch) {
@@ -71,10 +76,27 @@ async function loadGroup(k: StreamKit<ContactProductsState>, cabinet: string, gr
   return {
     writes: [
       // The answer lists all of a contact's products: the ones it no longer has are marked deleted.
-      replaceWrite('kwiga.contact_products', ['cabinet', 'contact_id', 'product_id'], products.map((p) => p.product), ['cabinet', 'contact_id'], parents, 'mark'),
+      replaceWrite(
+        'kwiga.contact_products',
+        ['cabinet', 'contact_id', 'product_id'],
+        products.map((p) => p.product),
+        ['cabinet', 'contact_id'],
+        parents,
+        'mark',
+      ),
       // Per product, and only where the answer carried its subscriptions whole (absent = not sent).
-      replaceWrite('kwiga.product_subscriptions', ['cabinet', 'subscription_id'], products.flatMap((p) => p.subscriptions), ['cabinet', 'contact_id', 'product_id'], products.filter((p) => p.subscriptionsWhole).map((p) => [cabinet, p.product.contact_id, p.product.product_id])),
-      { table: 'kwiga.contact_product_checks', key: ['cabinet', 'contact_id'], rows: group.map((c) => ({ cabinet, contact_id: c.contactId, contact_hash: c.contactHash, checked_hash: c.contactHash, checked_at: checkedAt })) },
+      replaceWrite(
+        'kwiga.product_subscriptions',
+        ['cabinet', 'subscription_id'],
+        products.flatMap((p) => p.subscriptions),
+        ['cabinet', 'contact_id', 'product_id'],
+        products.filter((p) => p.subscriptionsWhole).map((p) => [cabinet, p.product.contact_id, p.product.product_id]),
+      ),
+      {
+        table: 'kwiga.contact_product_checks',
+        key: ['cabinet', 'contact_id'],
+        rows: group.map((c) => ({ cabinet, contact_id: c.contactId, contact_hash: c.contactHash, checked_hash: c.contactHash, checked_at: checkedAt })),
+      },
     ],
     rejects,
     read,

@@ -43,12 +43,18 @@ async function* contacts(k: StreamKit<ContactsState>, cabinet: string) {
   const plan = resumablePlan<ContactsWatermark>(k.ctx, () => {
     const watermark = saved.watermark ?? null
     const full = k.full(watermark, saved.lastFullAt ?? null)
-    const step = (label: string, filter: [string, string][]): CrawlStep => ({ label, path: '/contacts', query: [...BASE_QUERY, ...filter], pageSize: k.options.contactsPageSize })
+    const step = (label: string, filter: [string, string][]): CrawlStep => ({
+      label,
+      path: '/contacts',
+      query: [...BASE_QUERY, ...filter],
+      pageSize: k.options.contactsPageSize,
+    })
     const steps: CrawlStep[] = []
     if (full || !watermark) steps.push(step('contacts', []))
     else {
       if (watermark.createdAt) steps.push(step('new contacts', [['filters[date_from]', filterSince(watermark.createdAt, k.options.overlapMs)]]))
-      if (watermark.lastActivityAt) steps.push(step('active contacts', [['filters[last_activity_from]', filterSince(watermark.lastActivityAt, k.options.overlapMs)]]))
+      if (watermark.lastActivityAt)
+        steps.push(step('active contacts', [['filters[last_activity_from]', filterSince(watermark.lastActivityAt, k.options.overlapMs)]]))
     }
     return { steps, step: 0, page: 1, candidate: { createdAt: watermark?.createdAt ?? null, lastActivityAt: watermark?.lastActivityAt ?? null }, full }
   })
@@ -64,7 +70,10 @@ async function* contacts(k: StreamKit<ContactsState>, cabinet: string) {
       let next = candidate
       for (const c of contacts) {
         rejects.push(...c.rejects)
-        next = { createdAt: later(next.createdAt, c.contact.created_at as string | null), lastActivityAt: later(next.lastActivityAt, c.contact.last_activity_at as string | null) }
+        next = {
+          createdAt: later(next.createdAt, c.contact.created_at as string | null),
+          lastActivityAt: later(next.lastActivityAt, c.contact.last_activity_at as string | null),
+        }
       }
       return { writes: contactWrites(cabinet, contacts), rejects, candidate: next, missed }
     },
@@ -94,13 +103,53 @@ export function contactWrites(cabinet: string, contacts: readonly ContactRows[])
   return [
     { table: 'kwiga.contacts', key: ['cabinet', 'contact_id'], rows: contacts.map((c) => c.contact) },
     { table: 'kwiga.tags', key: ['cabinet', 'tag_id'], rows: contacts.flatMap((c) => c.tags ?? []) },
-    replaceWrite('kwiga.contact_tags', ['cabinet', 'contact_id', 'tag_id'], withTags.flatMap((c) => c.contactTags!), ['cabinet', 'contact_id'], withTags.map(keyOf)),
-    replaceWrite('kwiga.contact_offers', ['cabinet', 'contact_id', 'offer_id'], withOffers.flatMap((c) => c.contactOffers!), ['cabinet', 'contact_id'], withOffers.map(keyOf)),
+    replaceWrite(
+      'kwiga.contact_tags',
+      ['cabinet', 'contact_id', 'tag_id'],
+      withTags.flatMap((c) => c.contactTags!),
+      ['cabinet', 'contact_id'],
+      withTags.map(keyOf),
+    ),
+    replaceWrite(
+      'kwiga.contact_offers',
+      ['cabinet', 'contact_id', 'offer_id'],
+      withOffers.flatMap((c) => c.contactOffers!),
+      ['cabinet', 'contact_id'],
+      withOffers.map(keyOf),
+    ),
     replaceWrite('kwiga.orders', ['cabinet', 'order_id'], orders, ['cabinet', 'contact_id'], ordersReplaced.map(keyOf)),
-    replaceWrite('kwiga.order_products', ['cabinet', 'order_id', 'product_id'], contacts.flatMap((c) => c.orderProducts), ['cabinet', 'order_id'], productParents.map((id) => [cabinet, id])),
-    replaceWrite('kwiga.payments', ['cabinet', 'payment_id'], payments, ['cabinet', 'order_id'], paymentParents.map((id) => [cabinet, id])),
-    replaceWrite('kwiga.transactions', ['cabinet', 'transaction_id'], contacts.flatMap((c) => c.transactions), ['cabinet', 'payment_id'], transactionParents.map((id) => [cabinet, id])),
-    replaceWrite('kwiga.certificates', ['cabinet', 'certificate_id'], withCertificates.flatMap((c) => c.certificates!), ['cabinet', 'contact_id'], withCertificates.map(keyOf)),
-    { table: 'kwiga.contact_product_checks', key: ['cabinet', 'contact_id'], rows: contacts.map((c) => ({ cabinet, contact_id: c.contact.contact_id, contact_hash: c.hash })) },
+    replaceWrite(
+      'kwiga.order_products',
+      ['cabinet', 'order_id', 'product_id'],
+      contacts.flatMap((c) => c.orderProducts),
+      ['cabinet', 'order_id'],
+      productParents.map((id) => [cabinet, id]),
+    ),
+    replaceWrite(
+      'kwiga.payments',
+      ['cabinet', 'payment_id'],
+      payments,
+      ['cabinet', 'order_id'],
+      paymentParents.map((id) => [cabinet, id]),
+    ),
+    replaceWrite(
+      'kwiga.transactions',
+      ['cabinet', 'transaction_id'],
+      contacts.flatMap((c) => c.transactions),
+      ['cabinet', 'payment_id'],
+      transactionParents.map((id) => [cabinet, id]),
+    ),
+    replaceWrite(
+      'kwiga.certificates',
+      ['cabinet', 'certificate_id'],
+      withCertificates.flatMap((c) => c.certificates!),
+      ['cabinet', 'contact_id'],
+      withCertificates.map(keyOf),
+    ),
+    {
+      table: 'kwiga.contact_product_checks',
+      key: ['cabinet', 'contact_id'],
+      rows: contacts.map((c) => ({ cabinet, contact_id: c.contact.contact_id, contact_hash: c.hash })),
+    },
   ]
 }

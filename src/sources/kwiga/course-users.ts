@@ -77,7 +77,12 @@ async function* courseUsers(k: StreamKit<CourseUsersState>, cabinet: string) {
 }
 
 /** Rows of one page. The tree comes with every page; it is stored (and indexed) once per course. */
-export function courseUsersPage(cabinet: string, courseId: string, page: Page, programs: Map<string, ProgramIndex>): { writes: TableWrite[]; rejects: RejectInput[]; users: CourseUserRows[]; missed: (string | null)[] } {
+export function courseUsersPage(
+  cabinet: string,
+  courseId: string,
+  page: Page,
+  programs: Map<string, ProgramIndex>,
+): { writes: TableWrite[]; rejects: RejectInput[]; users: CourseUserRows[]; missed: (string | null)[] } {
   const writes: TableWrite[] = []
   const tree = programOf(page.body)
   if (tree && !programs.has(courseId)) {
@@ -89,7 +94,13 @@ export function courseUsersPage(cabinet: string, courseId: string, page: Page, p
   const rejects: RejectInput[] = []
   const missed: (string | null)[] = []
   // A participant is rejected only when it has no usable user id: its key is unknown.
-  const users = normalizeEach(page.items, rejects, (item) => normalizeCourseUser(cabinet, courseId, item, program), missed, () => null)
+  const users = normalizeEach(
+    page.items,
+    rejects,
+    (item) => normalizeCourseUser(cabinet, courseId, item, program),
+    missed,
+    () => null,
+  )
   for (const u of users) rejects.push(...u.rejects)
   const keyOf = (u: CourseUserRows) => [cabinet, courseId, u.user.user_id]
   const progress = (pick: (u: CourseUserRows) => Record<string, unknown>[] | null) => {
@@ -108,4 +119,3 @@ export function courseUsersPage(cabinet: string, courseId: string, page: Page, p
   )
   return { writes, rejects, users, missed }
 }
-

@@ -93,7 +93,14 @@ export async function* runCrawl<C, S extends CrawlState<C>>(options: CrawlOption
     const step = plan.steps[plan.step]!
     const listed = plan.listing && options.listed ? options.listed(step) : []
     const listingId = `${plan.listing}/${plan.step}`
-    for await (const page of fetchPages(client, { path: step.path, query: step.query as Query, pageSize: step.pageSize, sizeParam: step.sizeParam, idPath: step.idPath, startPage: plan.page })) {
+    for await (const page of fetchPages(client, {
+      path: step.path,
+      query: step.query as Query,
+      pageSize: step.pageSize,
+      sizeParam: step.sizeParam,
+      idPath: step.idPath,
+      startPage: plan.page,
+    })) {
       ctx.progress({ phase: `${step.label} page ${page.number}${page.lastPage ? `/${page.lastPage}` : ''}` })
       const load = await options.load(step, page, plan.candidate)
       plan.candidate = load.candidate
@@ -129,7 +136,9 @@ function listingOps(listing: string, listed: readonly Listed[], missed: readonly
   const first = listed[0]!
   const seen = missed.filter((m): m is string => m !== null && /^\d{1,19}$/.test(m))
   return {
-    seen: seen.length ? [{ listing, table: first.table, key: first.key, keys: seen.map((id) => [...first.key.slice(0, -1).map((c) => first.scope[c]), id]) }] : [],
+    seen: seen.length
+      ? [{ listing, table: first.table, key: first.key, keys: seen.map((id) => [...first.key.slice(0, -1).map((c) => first.scope[c]), id]) }]
+      : [],
     complete: whole ? listed.map((l) => ({ listing, table: l.table, key: l.key, scope: l.scope })) : [],
   }
 }
@@ -138,7 +147,13 @@ function listingOps(listing: string, listed: readonly Listed[], missed: readonly
  * Normalize each item; an item that throws becomes a reject and the rest go on. `missed` collects
  * the ids of the rejected items (null when unreadable), for the step's listing.
  */
-export function normalizeEach<R>(items: readonly unknown[], rejects: RejectInput[], normalize: (item: unknown) => R, missed?: (string | null)[], keyOf: (item: unknown) => string | null = recordKeyOf): R[] {
+export function normalizeEach<R>(
+  items: readonly unknown[],
+  rejects: RejectInput[],
+  normalize: (item: unknown) => R,
+  missed?: (string | null)[],
+  keyOf: (item: unknown) => string | null = recordKeyOf,
+): R[] {
   const out: R[] = []
   for (const item of items) {
     try {
@@ -155,7 +170,14 @@ export function normalizeEach<R>(items: readonly unknown[], rejects: RejectInput
  * A child-set write: rows replace the stored set of each parent in `parents` (removals show). `mark`:
  * removed children get `deleted_at` instead of being deleted (tables under the deletion convention).
  */
-export function replaceWrite(table: string, key: readonly string[], rows: Record<string, unknown>[], parentColumns: readonly string[], parents: unknown[][], mode: 'delete' | 'mark' = 'delete'): TableWrite {
+export function replaceWrite(
+  table: string,
+  key: readonly string[],
+  rows: Record<string, unknown>[],
+  parentColumns: readonly string[],
+  parents: unknown[][],
+  mode: 'delete' | 'mark' = 'delete',
+): TableWrite {
   return { table, key, rows, replace: { columns: parentColumns, keys: parents, mode } }
 }
 

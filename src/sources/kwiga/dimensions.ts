@@ -2,7 +2,15 @@ import { z } from 'zod'
 import type { TableWrite } from '../../db/upsert.js'
 import type { RejectInput } from '../types.js'
 import { crawlPlanSchema, filterSince, later, normalizeEach, replaceWrite, runCrawl, type CrawlStep, type PageLoad } from './crawl.js'
-import { normalizeContactList, normalizeContactListDetail, normalizeCoupon, normalizeCourse, normalizeOffer, normalizeProduct, normalizeTimezone } from './normalize.js'
+import {
+  normalizeContactList,
+  normalizeContactListDetail,
+  normalizeCoupon,
+  normalizeCourse,
+  normalizeOffer,
+  normalizeProduct,
+  normalizeTimezone,
+} from './normalize.js'
 import type { Page } from './pages.js'
 import { resumablePlan, type KwigaStreamDef, type StreamKit } from './stream-context.js'
 
@@ -34,21 +42,29 @@ function fullRefresh(step: CrawlStep, table: { name: string; key: readonly strin
 }
 
 export function timezonesStream(cabinet: string): KwigaStreamDef<RefreshState> {
-  return fullRefresh({ label: 'timezones', path: '/timezones', query: [], pageSize: 100 }, { name: 'kwiga.timezones', key: ['cabinet', 'timezone_id'] }, (page) => {
-    const rejects: RejectInput[] = []
-    const missed: (string | null)[] = []
-    const rows = normalizeEach(page.items, rejects, (i) => normalizeTimezone(cabinet, i), missed)
-    return { writes: [{ table: 'kwiga.timezones', key: ['cabinet', 'timezone_id'], rows }], rejects, missed }
-  })
+  return fullRefresh(
+    { label: 'timezones', path: '/timezones', query: [], pageSize: 100 },
+    { name: 'kwiga.timezones', key: ['cabinet', 'timezone_id'] },
+    (page) => {
+      const rejects: RejectInput[] = []
+      const missed: (string | null)[] = []
+      const rows = normalizeEach(page.items, rejects, (i) => normalizeTimezone(cabinet, i), missed)
+      return { writes: [{ table: 'kwiga.timezones', key: ['cabinet', 'timezone_id'], rows }], rejects, missed }
+    },
+  )
 }
 
 export function productsStream(cabinet: string): KwigaStreamDef<RefreshState> {
-  return fullRefresh({ label: 'products', path: '/products', query: [['sort_by', 'asc']], pageSize: 100 }, { name: 'kwiga.products', key: ['cabinet', 'product_id'] }, (page) => {
-    const rejects: RejectInput[] = []
-    const missed: (string | null)[] = []
-    const rows = normalizeEach(page.items, rejects, (i) => normalizeProduct(cabinet, i), missed)
-    return { writes: [{ table: 'kwiga.products', key: ['cabinet', 'product_id'], rows }], rejects, missed }
-  })
+  return fullRefresh(
+    { label: 'products', path: '/products', query: [['sort_by', 'asc']], pageSize: 100 },
+    { name: 'kwiga.products', key: ['cabinet', 'product_id'] },
+    (page) => {
+      const rejects: RejectInput[] = []
+      const missed: (string | null)[] = []
+      const rows = normalizeEach(page.items, rejects, (i) => normalizeProduct(cabinet, i), missed)
+      return { writes: [{ table: 'kwiga.products', key: ['cabinet', 'product_id'], rows }], rejects, missed }
+    },
+  )
 }
 
 export function offersStream(cabinet: string): KwigaStreamDef<RefreshState> {
@@ -61,7 +77,13 @@ export function offersStream(cabinet: string): KwigaStreamDef<RefreshState> {
       writes: [
         { table: 'kwiga.offers', key: ['cabinet', 'offer_id'], rows: offers.map((o) => o.offer) },
         // Only offers whose answer carried the products list: an absent list is "not sent", never "none".
-        replaceWrite('kwiga.offer_products', ['cabinet', 'offer_id', 'product_id'], offers.flatMap((o) => o.products), ['cabinet', 'offer_id'], offers.filter((o) => o.productsWhole).map((o) => [cabinet, o.offer.offer_id])),
+        replaceWrite(
+          'kwiga.offer_products',
+          ['cabinet', 'offer_id', 'product_id'],
+          offers.flatMap((o) => o.products),
+          ['cabinet', 'offer_id'],
+          offers.filter((o) => o.productsWhole).map((o) => [cabinet, o.offer.offer_id]),
+        ),
       ],
       rejects,
       missed,
@@ -71,7 +93,10 @@ export function offersStream(cabinet: string): KwigaStreamDef<RefreshState> {
 
 export function coursesStream(cabinet: string): KwigaStreamDef<RefreshState> {
   // per_page is capped at 15 for courses (§2 R6).
-  const query: [string, string][] = [['with[]', 'offers'], ['sort_by', 'asc']]
+  const query: [string, string][] = [
+    ['with[]', 'offers'],
+    ['sort_by', 'asc'],
+  ]
   return fullRefresh({ label: 'courses', path: '/courses', query, pageSize: 15 }, { name: 'kwiga.courses', key: ['cabinet', 'course_id'] }, (page) => {
     const rejects: RejectInput[] = []
     const missed: (string | null)[] = []
@@ -80,7 +105,13 @@ export function coursesStream(cabinet: string): KwigaStreamDef<RefreshState> {
     return {
       writes: [
         { table: 'kwiga.courses', key: ['cabinet', 'course_id'], rows: courses.map((c) => c.course) },
-        replaceWrite('kwiga.course_offers', ['cabinet', 'course_id', 'offer_id'], withOffers.flatMap((c) => c.offers!), ['cabinet', 'course_id'], withOffers.map((c) => [cabinet, c.course.course_id])),
+        replaceWrite(
+          'kwiga.course_offers',
+          ['cabinet', 'course_id', 'offer_id'],
+          withOffers.flatMap((c) => c.offers!),
+          ['cabinet', 'course_id'],
+          withOffers.map((c) => [cabinet, c.course.course_id]),
+        ),
       ],
       rejects,
       missed,
@@ -112,7 +143,10 @@ export function contactListsStream(cabinet: string): KwigaStreamDef<RefreshState
       if (!detail.membersWhole) {
         k.ctx.log.warn({ listId: list.list_id }, 'contact list detail embeds members without an id; members not checked for removal')
       } else if (detail.countContacts !== null && detail.countContacts > detail.members.length) {
-        k.ctx.log.warn({ listId: list.list_id, embedded: detail.members.length, counted: detail.countContacts }, 'contact list detail embeds fewer members than its statistic counts; members not checked for removal')
+        k.ctx.log.warn(
+          { listId: list.list_id, embedded: detail.members.length, counted: detail.countContacts },
+          'contact list detail embeds fewer members than its statistic counts; members not checked for removal',
+        )
       } else parents.push([cabinet, list.list_id])
     }
     return {

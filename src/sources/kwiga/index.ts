@@ -17,7 +17,6 @@ export const KWIGA_STREAMS = ['timezones', 'products', 'offers', 'courses', 'cou
 export type KwigaStreamName = (typeof KWIGA_STREAMS)[number]
 
 // Each stream has its own state type (checked by its schema when the runner loads it).
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const RUNS: Record<KwigaStreamName, (cabinet: string) => KwigaStreamDef<any>> = {
   timezones: timezonesStream,
   products: productsStream,

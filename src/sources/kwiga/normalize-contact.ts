@@ -96,7 +96,13 @@ export function normalizeContact(cabinet: string, raw: unknown): ContactRows {
     for (const offer of offers) {
       const offerId = isItem(offer) ? id(offer.id) : null
       if (offerId === null) continue
-      rows.contactOffers.push({ cabinet, contact_id: contactId, offer_id: offerId, unique_offer_code: text((offer as Item).unique_offer_code), title: text((offer as Item).title) })
+      rows.contactOffers.push({
+        cabinet,
+        contact_id: contactId,
+        offer_id: offerId,
+        unique_offer_code: text((offer as Item).unique_offer_code),
+        title: text((offer as Item).title),
+      })
     }
   }
   const orders = arrayAt(item, 'orders')
@@ -156,7 +162,14 @@ function addOrder(cabinet: string, contactId: string, raw: unknown, rows: Contac
         continue
       }
       const p = product as Item
-      rows.orderProducts.push({ cabinet, order_id: orderId, product_id: productId, productable_type: text(p.productable_type), productable_id: id(p.productable_id), title: text(p.title) })
+      rows.orderProducts.push({
+        cabinet,
+        order_id: orderId,
+        product_id: productId,
+        productable_type: text(p.productable_type),
+        productable_id: id(p.productable_id),
+        title: text(p.title),
+      })
     }
     if (whole) rows.orderProductParents.push(orderId)
   }

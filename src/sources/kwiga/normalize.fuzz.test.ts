@@ -34,13 +34,38 @@ const NORMALIZERS: Record<string, { run: (raw: unknown) => unknown; samples: unk
   course: { run: (raw) => normalizeCourse('fuzz', raw), samples: items('courses.json') },
   coupon: { run: (raw) => normalizeCoupon('fuzz', raw), samples: items('coupons.json') },
   contactProduct: { run: (raw) => normalizeContactProduct('fuzz', '1', raw), samples: items('contact-products.json') },
-  courseUser: { run: (raw) => normalizeCourseUser('fuzz', '20', raw, program), samples: [...items('course-users.json'), ...items('course-users-include.json')] },
+  courseUser: {
+    run: (raw) => normalizeCourseUser('fuzz', '20', raw, program),
+    samples: [...items('course-users.json'), ...items('course-users-include.json')],
+  },
   courseUserNoProgram: { run: (raw) => normalizeCourseUser('fuzz', '20', raw, null), samples: items('course-users.json') },
   contactListDetail: { run: (raw) => normalizeContactListDetail('fuzz', raw), samples: items('contact-list-detail.json') },
 }
 const NAMES = Object.keys(NORMALIZERS)
 
-const nasty = fc.constantFrom('', ' ', '\u0000', 'a\u0000b', '\ud800', '😀', 'Ж', '"', '\\', '0000-00-00 00:00:00', '0000-01-01', '9999-12-31T23:00:00-02:00', '2024-02-30', '2024-01-02 10:00:00', '1e3', '0x10', '-0', 'null', 'true', '[]', '{}')
+const nasty = fc.constantFrom(
+  '',
+  ' ',
+  '\u0000',
+  'a\u0000b',
+  '\ud800',
+  '😀',
+  'Ж',
+  '"',
+  '\\',
+  '0000-00-00 00:00:00',
+  '0000-01-01',
+  '9999-12-31T23:00:00-02:00',
+  '2024-02-30',
+  '2024-01-02 10:00:00',
+  '1e3',
+  '0x10',
+  '-0',
+  'null',
+  'true',
+  '[]',
+  '{}',
+)
 const digits = (min: number, max: number) => fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: min, maxLength: max })
 /** Scalars shaped like ids, counters, money and times, near and across their column types' edges. */
 const shaped = fc.oneof(
@@ -48,9 +73,20 @@ const shaped = fc.oneof(
   fc.tuple(fc.constantFrom('', '-', ' '), digits(1, 22)).map(([s, d]) => s + d),
   fc.integer(),
   fc.constantFrom(0, -1, 2 ** 31, -(2 ** 31) - 1, 2 ** 53 - 1, 2 ** 53, 1e21, 0.5, Number.MAX_SAFE_INTEGER),
-  fc.tuple(fc.constantFrom('0000', '0001', '1970', '2024', '9999'), fc.constantFrom('01', '12', '13'), fc.constantFrom('01', '31', '00'), fc.constantFrom('', 'T00:00:00Z', ' 23:59:59', 'T00:00:00+14:00', 'T23:59:59-12:00')).map((p) => `${p[0]}-${p[1]}-${p[2]}${p[3]}`),
+  fc
+    .tuple(
+      fc.constantFrom('0000', '0001', '1970', '2024', '9999'),
+      fc.constantFrom('01', '12', '13'),
+      fc.constantFrom('01', '31', '00'),
+      fc.constantFrom('', 'T00:00:00Z', ' 23:59:59', 'T00:00:00+14:00', 'T23:59:59-12:00'),
+    )
+    .map((p) => `${p[0]}-${p[1]}-${p[2]}${p[3]}`),
 )
-const value = fc.oneof({ weight: 3, arbitrary: shaped }, { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 3 }) }, { weight: 1, arbitrary: fc.anything({ maxDepth: 2 }) })
+const value = fc.oneof(
+  { weight: 3, arbitrary: shaped },
+  { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 3 }) },
+  { weight: 1, arbitrary: fc.anything({ maxDepth: 2 }) },
+)
 
 /** Every path into a JSON value (object keys and array indexes). */
 function paths(v: unknown, prefix: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {
@@ -141,12 +177,31 @@ const params = { seed: SEED, numRuns: RUNS }
 
 describe('KWIGA normalizers fuzz', () => {
   it('arbitrary JSON: a row Postgres takes or a RejectError, never a crash', () => {
-    fc.assert(fc.property(fc.constantFrom(...NAMES), fc.oneof(fc.jsonValue(), fc.anything(), fc.dictionary(fc.constantFrom('id', 'user', 'user_id', 'created_at', 'orders', 'payments', 'tags', 'contacts', 'subscriptions', 'products', 'lesson_progress'), value)), (name, raw) => runOne(name, raw)), params)
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...NAMES),
+        fc.oneof(
+          fc.jsonValue(),
+          fc.anything(),
+          fc.dictionary(
+            fc.constantFrom('id', 'user', 'user_id', 'created_at', 'orders', 'payments', 'tags', 'contacts', 'subscriptions', 'products', 'lesson_progress'),
+            value,
+          ),
+        ),
+        (name, raw) => runOne(name, raw),
+      ),
+      params,
+    )
   })
 
   it('mutated fixtures: a row Postgres takes, nested rejects, or a RejectError, never a crash', () => {
-    const input = fc.constantFrom(...NAMES).chain((name) => fc.tuple(fc.constant(name), fc.constantFrom(...NORMALIZERS[name]!.samples), fc.array(mutation, { minLength: 1, maxLength: 5 })))
-    fc.assert(fc.property(input, ([name, sample, mutations]) => runOne(name, mutate(sample, mutations))), params)
+    const input = fc
+      .constantFrom(...NAMES)
+      .chain((name) => fc.tuple(fc.constant(name), fc.constantFrom(...NORMALIZERS[name]!.samples), fc.array(mutation, { minLength: 1, maxLength: 5 })))
+    fc.assert(
+      fc.property(input, ([name, sample, mutations]) => runOne(name, mutate(sample, mutations))),
+      params,
+    )
   })
 
   it('the fixtures themselves normalize without problems', () => {

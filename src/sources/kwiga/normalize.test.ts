@@ -48,7 +48,14 @@ describe('value coercion', () => {
 describe('contacts', () => {
   it('maps the list example: E.164 phone, tags, offers bought and the per-contact utm (§4.1, §4.5)', () => {
     const [first, second] = fixture('contacts-list').data.map((c: unknown) => normalizeContact('school', c))
-    expect(first.contact).toMatchObject({ cabinet: 'school', contact_id: '1', email: 'test@example.com', phone: '+380931234567', phone_number: null, created_at: '2022-02-04T12:17:32.000Z' })
+    expect(first.contact).toMatchObject({
+      cabinet: 'school',
+      contact_id: '1',
+      email: 'test@example.com',
+      phone: '+380931234567',
+      phone_number: null,
+      created_at: '2022-02-04T12:17:32.000Z',
+    })
     expect(first.contact.utm).toMatchObject({ utm_source: ['test-source'] })
     expect(first.contactTags).toEqual([{ cabinet: 'school', contact_id: '1', tag_id: '93' }])
     expect(first.tags).toEqual([{ cabinet: 'school', tag_id: '93', name: 'test-tag' }])
@@ -61,10 +68,23 @@ describe('contacts', () => {
     const rows = normalizeContact('school', fixture('contact-purchase').data)
     expect(rows.contact).toMatchObject({ contact_id: '132', phone: null, phone_number: '931234567' })
     expect(rows.orders).toEqual([
-      expect.objectContaining({ order_id: '1060', contact_id: '132', paid_status: 'paid', paid_status_title: 'Сплачено', cost_amount: '0', cost_currency: 'UAH', order_stage_id: '43', paid_at: '2023-10-13T18:04:02.000Z' }),
+      expect.objectContaining({
+        order_id: '1060',
+        contact_id: '132',
+        paid_status: 'paid',
+        paid_status_title: 'Сплачено',
+        cost_amount: '0',
+        cost_currency: 'UAH',
+        order_stage_id: '43',
+        paid_at: '2023-10-13T18:04:02.000Z',
+      }),
     ])
-    expect(rows.orderProducts).toEqual([{ cabinet: 'school', order_id: '1060', product_id: '25', productable_type: 'course', productable_id: '10', title: 'test course' }])
-    expect(rows.payments).toEqual([expect.objectContaining({ payment_id: '1231', order_id: '1060', status: '2', status_title: 'Paid', amount: '0', currency_code: 'UAH' })])
+    expect(rows.orderProducts).toEqual([
+      { cabinet: 'school', order_id: '1060', product_id: '25', productable_type: 'course', productable_id: '10', title: 'test course' },
+    ])
+    expect(rows.payments).toEqual([
+      expect.objectContaining({ payment_id: '1231', order_id: '1060', status: '2', status_title: 'Paid', amount: '0', currency_code: 'UAH' }),
+    ])
     expect(rows.transactions.map((t) => [t.transaction_id, t.payment_id, t.price, t.rrn, t.payment_system_status])).toEqual([
       ['28', '1231', '147', null, 'Declined'],
       ['29', '1231', '147', '330710335365', 'Approved'],
@@ -92,7 +112,14 @@ describe('contacts', () => {
 
   it('takes certificates from StudentProductCertificateInfo wrappers or bare, skipping unissued ones', () => {
     const cert = fixture('certificate').data
-    expect(normalizeCertificate('school', '132', { certificateble_type: 'course', certificate: cert })).toMatchObject({ certificate_id: '55', contact_id: '132', number: '1986-0001', points: 120, certificateble_type: null, certificateble_title: 'Test course' })
+    expect(normalizeCertificate('school', '132', { certificateble_type: 'course', certificate: cert })).toMatchObject({
+      certificate_id: '55',
+      contact_id: '132',
+      number: '1986-0001',
+      points: 120,
+      certificateble_type: null,
+      certificateble_title: 'Test course',
+    })
     expect(normalizeCertificate('school', '132', cert)).toMatchObject({ certificate_id: '55', uuid: '262e7042-1933-42a9-ba01-e96d7d5110dc' })
     expect(normalizeCertificate('school', '132', { certificateble_title: 'Not issued yet', message: null })).toBeNull()
   })
@@ -100,7 +127,12 @@ describe('contacts', () => {
 
 describe('dimensions', () => {
   it('maps products, timezones and contact lists', () => {
-    expect(normalizeProduct('school', fixture('products').data[0])).toMatchObject({ product_id: '299', productable_type: 'course', productable_id: '142', link: 'http://test.local/courses/test-slug' })
+    expect(normalizeProduct('school', fixture('products').data[0])).toMatchObject({
+      product_id: '299',
+      productable_type: 'course',
+      productable_id: '142',
+      link: 'http://test.local/courses/test-slug',
+    })
     expect(fixture('timezones').data.map((t: unknown) => normalizeTimezone('school', t).name)).toEqual(['Asia/Kabul', 'Europe/Tirane'])
     const detail = normalizeContactListDetail('school', fixture('contact-list-detail').data)
     expect(detail.list).toMatchObject({ list_id: '1', is_default: true, contacts_count: 1 })
@@ -129,7 +161,15 @@ describe('dimensions', () => {
 
   it('maps courses with enum objects or documented scalars (§4.18)', () => {
     const item = fixture('courses').data[0]
-    expect(normalizeCourse('school', item).course).toMatchObject({ course_id: '226', product_id: '431', type_id: 1, type_label: 'course', status_id: 3, status_label: 'Published', preview_url: expect.stringContaining('image_13.jpeg') })
+    expect(normalizeCourse('school', item).course).toMatchObject({
+      course_id: '226',
+      product_id: '431',
+      type_id: 1,
+      type_label: 'course',
+      status_id: 3,
+      status_label: 'Published',
+      preview_url: expect.stringContaining('image_13.jpeg'),
+    })
     expect(normalizeCourse('school', item).offers).toBeNull()
     const scalar = normalizeCourse('school', { ...item, type: 'marathon', status: 'draft', offers: [{ id: 5, title: 'O' }] })
     expect(scalar.course).toMatchObject({ type_id: null, type_label: 'marathon', status_id: null, status_label: 'draft' })
@@ -137,14 +177,40 @@ describe('dimensions', () => {
   })
 
   it('maps coupons: string enum ids, user object, expires_at_utc preferred', () => {
-    const coupon = normalizeCoupon('school', { ...fixture('coupons').data[0], type_discount: { id: 'discount_with_currency', name: 'In currency' }, expires_at: '2024-12-31T23:59:00.000000Z', expires_at_utc: '2024-12-31T21:59:00.000000Z' })
-    expect(coupon).toMatchObject({ coupon_id: '3', code: 'KwigaSMVT-MD', reward: '30', is_fixed: true, used_amount: 0, user_id: '3', type_discount_id: 'discount_with_currency', expires_at: '2024-12-31T21:59:00.000Z', source_deleted_at: null })
+    const coupon = normalizeCoupon('school', {
+      ...fixture('coupons').data[0],
+      type_discount: { id: 'discount_with_currency', name: 'In currency' },
+      expires_at: '2024-12-31T23:59:00.000000Z',
+      expires_at_utc: '2024-12-31T21:59:00.000000Z',
+    })
+    expect(coupon).toMatchObject({
+      coupon_id: '3',
+      code: 'KwigaSMVT-MD',
+      reward: '30',
+      is_fixed: true,
+      used_amount: 0,
+      user_id: '3',
+      type_discount_id: 'discount_with_currency',
+      expires_at: '2024-12-31T21:59:00.000Z',
+      source_deleted_at: null,
+    })
   })
 
   it('maps contact products with the aggregated subscription; "" image_url is null (§4.26)', () => {
     const rows = normalizeContactProduct('school', '77', fixture('contact-products').data[0])
-    expect(rows.product).toMatchObject({ contact_id: '77', product_id: '299', image_url: null, is_published: false, is_active: true, count_available_days: 39, state_id: 2, state_label: 'Open' })
-    expect(rows.subscriptions).toEqual([expect.objectContaining({ subscription_id: '4775', contact_id: '77', product_id: '299', order_id: '2710', offer_id: '757', is_active: true })])
+    expect(rows.product).toMatchObject({
+      contact_id: '77',
+      product_id: '299',
+      image_url: null,
+      is_published: false,
+      is_active: true,
+      count_available_days: 39,
+      state_id: 2,
+      state_label: 'Open',
+    })
+    expect(rows.subscriptions).toEqual([
+      expect.objectContaining({ subscription_id: '4775', contact_id: '77', product_id: '299', order_id: '2710', offer_id: '757', is_active: true }),
+    ])
   })
 })
 
@@ -175,19 +241,36 @@ describe('course users and progress stitching (§5)', () => {
   it('stitches lesson, module and quiz progress onto node ids', () => {
     const index = indexProgram('school', '20', programOf(body)!)
     const rows = normalizeCourseUser('school', '20', body.data[0], index)
-    expect(rows.user).toMatchObject({ course_id: '20', user_id: '3', contact_id: '1', user_email: 'test@test.com', lessons_count: 9, quizzes_scores: '80', scores: null, is_completed: false })
+    expect(rows.user).toMatchObject({
+      course_id: '20',
+      user_id: '3',
+      contact_id: '1',
+      user_email: 'test@test.com',
+      lessons_count: 9,
+      quizzes_scores: '80',
+      scores: null,
+      is_completed: false,
+    })
     expect(rows.lessons!.map((l) => [l.lesson_id, l.node_id, l.quizzing_status_id, l.quizzing_status_slug])).toEqual([
       ['48', '34', 4, 'Completed'],
       ['46', '35', 3, 'InProgress'],
     ])
     expect(rows.modules!.map((m) => [m.module_id, m.node_id])).toEqual([['7', '12']])
-    expect(rows.quizzes).toEqual([expect.objectContaining({ course_lesson_id: '48', quiz_id: '101', node_id: '201', status_id: 1, status_slug: 'Passed', scores: '80', attempt_number: 2 })])
+    expect(rows.quizzes).toEqual([
+      expect.objectContaining({ course_lesson_id: '48', quiz_id: '101', node_id: '201', status_id: 1, status_slug: 'Passed', scores: '80', attempt_number: 2 }),
+    ])
   })
 
   it('keeps absent progress arrays apart from empty ones (§4.36) and reads the untrimmed progress', () => {
     const rows = normalizeCourseUser('school', '20', fixture('course-users').data[0], null)
     expect(rows.lessons).toBeNull()
-    expect(rows.user).toMatchObject({ current_lesson_id: '48', next_lesson_id: '46', subscription_is_active: true, subscription_state_id: 2, product_scores: '0' })
+    expect(rows.user).toMatchObject({
+      current_lesson_id: '48',
+      next_lesson_id: '46',
+      subscription_is_active: true,
+      subscription_state_id: 2,
+      product_scores: '0',
+    })
     expect(() => normalizeCourseUser('school', '20', { contact: { id: 1 } }, null)).toThrow(RejectError)
   })
 })

@@ -2,7 +2,7 @@ import type { Insertable } from 'kysely'
 import { RejectError } from '../../errors.js'
 import type { RejectInput } from '../types.js'
 import type * as T from './tables.js'
-import { arrayAt, bool, decimal, enumAt, enumIntAt, id, int, isItem, json, objectAt, text, time, without, type Item } from './values.js'
+import { arrayAt, bool, decimal, enumIntAt, id, int, isItem, json, objectAt, text, time, without, type Item } from './values.js'
 
 /**
  * Course users, the program tree and progress stitching (reference §5). The tree arrives once per
@@ -126,8 +126,18 @@ export function normalizeCourseUser(cabinet: string, courseId: string, raw: unkn
   }
   const rejects: RejectInput[] = []
   const nodeOf = (type: string, nodebleId: string) => program?.byNodeble.get(`${type}:${nodebleId}`) ?? null
-  const lessons = mapProgress(raw, 'lesson_progress', 'lesson_id', rejects, (p, lessonId) => ({ ...key, lesson_id: lessonId, node_id: nodeOf(LESSON, lessonId), ...stepColumns(p) }))
-  const modules = mapProgress(raw, 'module_progress', 'module_id', rejects, (p, moduleId) => ({ ...key, module_id: moduleId, node_id: nodeOf('course_module', moduleId), ...stepColumns(p) }))
+  const lessons = mapProgress(raw, 'lesson_progress', 'lesson_id', rejects, (p, lessonId) => ({
+    ...key,
+    lesson_id: lessonId,
+    node_id: nodeOf(LESSON, lessonId),
+    ...stepColumns(p),
+  }))
+  const modules = mapProgress(raw, 'module_progress', 'module_id', rejects, (p, moduleId) => ({
+    ...key,
+    module_id: moduleId,
+    node_id: nodeOf('course_module', moduleId),
+    ...stepColumns(p),
+  }))
   const quizzes = mapProgress(raw, 'quiz_progress', 'quiz_id', rejects, (p, quizId) => {
     const lessonId = id(p.course_lesson_id)
     if (lessonId === null) return null
