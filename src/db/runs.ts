@@ -250,6 +250,33 @@ export async function insertRejects(db: Db, key: StreamKey, runId: string | null
       .execute()
 }
 
+export interface LastRun {
+  stream: string
+  /** Status and error code of the stream's last finished run. */
+  lastStatus: RunStatus
+  lastCode: string | null
+  /** When its last successful run started. */
+  lastSuccess: Date | null
+}
+
+/** The last finished run of each of `streams` of an account (streams that never ran are absent). */
+export async function lastRuns(db: Db, source: string, account: string, streams: readonly string[]): Promise<LastRun[]> {
+  const { rows } = await sql<{ stream: string; last_status: RunStatus; last_code: string | null; last_success: Date | string | null }>`
+    select stream,
+      (array_agg(status order by id desc))[1] as last_status,
+      (array_agg(error_code order by id desc))[1] as last_code,
+      max(started_at) filter (where status = 'succeeded') as last_success
+    from etl.runs
+    where source = ${source} and account = ${account} and status <> 'running' and stream = any(${[...streams]}::text[])
+    group by stream`.execute(db)
+  return rows.map((r) => ({
+    stream: r.stream,
+    lastStatus: r.last_status,
+    lastCode: r.last_code,
+    lastSuccess: r.last_success === null ? null : new Date(r.last_success),
+  }))
+}
+
 /**
  * A stream that reads what an earlier stream of the same account stored in this run (GetCourse
  * group_members ← groups, KWIGA course_users ← courses, contact_products ← contacts) must not

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import { z } from 'zod'
 import type { GetcourseAccountConfig } from '../../config.js'
-import { requireUpstream } from '../../db/runs.js'
+import { lastRuns, requireUpstream } from '../../db/runs.js'
 import type { Batch, StreamContext } from '../types.js'
 import type { ExportStream } from './columns.js'
 import type { ExportRecord } from './exports.js'
@@ -135,23 +135,11 @@ export class ExportPlanner {
    * succeeded since this one did.
    */
   async shouldGiveWay(): Promise<boolean> {
-    const { rows } = await sql<{ stream: string; last_status: string; last_code: string | null; last_success: Date | string | null }>`
-      select stream,
-        (array_agg(status order by id desc))[1] as last_status,
-        (array_agg(error_code order by id desc))[1] as last_code,
-        max(started_at) filter (where status = 'succeeded') as last_success
-      from etl.runs
-      where source = 'getcourse' and account = ${this.account.name} and status <> 'running'
-        and stream in ('users', 'group_members', 'deals', 'payments')
-      group by stream`.execute(this.ctx.db)
-    const mine = rows.find((r) => r.stream === this.stream)?.last_success
+    const rows = await lastRuns(this.ctx.db, 'getcourse', this.account.name, ['users', 'group_members', 'deals', 'payments'])
+    const mine = rows.find((r) => r.stream === this.stream)?.lastSuccess
     if (!mine) return false
     const starving = rows.filter(
-      (r) =>
-        r.stream !== this.stream &&
-        r.last_status === 'deferred' &&
-        r.last_code === 'BUDGET_EXHAUSTED' &&
-        (!r.last_success || new Date(r.last_success) < new Date(mine)),
+      (r) => r.stream !== this.stream && r.lastStatus === 'deferred' && r.lastCode === 'BUDGET_EXHAUSTED' && (!r.lastSuccess || r.lastSuccess < mine),
     )
     if (starving.length)
       this.ctx.log.info({ starving: starving.map((r) => r.stream) }, 'skipping this refresh: another stream of the account is waiting for budget')
