@@ -1,5 +1,6 @@
 import { CompiledQuery, type Kysely } from 'kysely'
 import { EtlError } from '../errors.js'
+import type { ListingComplete, ListingOps } from '../contract.js'
 import { tableColumns } from './upsert.js'
 
 /**
@@ -17,37 +18,7 @@ export interface ListingOwner {
   stream: string
 }
 
-/** Key rows read without writing them (e.g. a record rejected after its key was read). */
-export interface ListingSeen {
-  listing: string
-  table: string
-  key: readonly string[]
-  keys: unknown[][]
-}
-
-/** Records of a listing that could not be keyed: the listing then marks nothing. */
-export interface ListingUnkeyed {
-  listing: string
-  table: string
-  key: readonly string[]
-  count: number
-}
-
-/** The listing read all of `scope` (column → value) in `table`. */
-export interface ListingComplete {
-  listing: string
-  table: string
-  key: readonly string[]
-  scope: Record<string, unknown>
-}
-
-export interface ListingOps {
-  seen?: ListingSeen[]
-  unkeyed?: ListingUnkeyed[]
-  complete?: ListingComplete[]
-  /** Listings given up (a plan replaced, a window split): their keys are dropped, nothing is marked. */
-  abandon?: string[]
-}
+export type { ListingComplete, ListingOps, ListingSeen, ListingUnkeyed } from '../contract.js'
 
 export interface CompleteResult {
   table: string

@@ -6,7 +6,7 @@ import type { Logger } from '../log.js'
 import type { Db } from './index.js'
 import type { RunStatus } from './schema.js'
 import { toPgJson } from './upsert.js'
-import type { RejectInput } from '../sources/types.js'
+import type { RejectInput } from '../contract.js'
 
 export interface StreamKey {
   source: string

@@ -1,6 +1,5 @@
 import type { ColumnType, Generated as KyselyGenerated } from 'kysely'
-import type { GetcourseTables } from '../sources/getcourse/tables.js'
-import type { KwigaTables } from '../sources/kwiga/tables.js'
+import type { SourceTables } from '../contract.js'
 
 /** kysely's Generated<ColumnType<S, I, U>> selects as the ColumnType object itself; this one unwraps it. */
 type Generated<T> = [T] extends [ColumnType<infer S, infer I, infer U>] ? ColumnType<S, I | undefined, U> : KyselyGenerated<T>
@@ -93,4 +92,5 @@ export interface EtlTables {
   'etl.listing_keys': ListingKeysTable
 }
 
-export interface Database extends EtlTables, GetcourseTables, KwigaTables {}
+/** Every table of the warehouse: the etl bookkeeping and each source's tables (`SourceTables`, see contract.ts). */
+export interface Database extends EtlTables, SourceTables {}

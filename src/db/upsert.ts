@@ -1,34 +1,9 @@
 import { CompiledQuery, sql, type Kysely } from 'kysely'
 import { EtlError } from '../errors.js'
+import type { TableWrite } from '../contract.js'
 import type { CopyIn } from './index.js'
 
-/** Rows for one table, written by the runner in one statement per chunk. */
-export interface TableWrite {
-  /** Schema-qualified table, e.g. `getcourse.users`. */
-  table: string
-  /** Conflict key (the primary key), e.g. `['account', 'id']`. */
-  key: readonly string[]
-  rows: Record<string, unknown>[]
-  /**
-   * Replace whole child sets: rows of `table` whose `columns` equal one of `keys` and that are not in
-   * `rows` are deleted (a tag removed from a contact disappears). `keys` lists every parent re-read,
-   * including parents that now have no children.
-   */
-  replace?: {
-    columns: readonly string[]
-    keys: unknown[][]
-    /**
-     * `mark`: rows of the parents that are not in `rows` get `deleted_at` instead of being deleted
-     * (tables that follow the deletion convention, README "Deletions"). @default 'delete'
-     */
-    mode?: 'delete' | 'mark'
-  }
-  /**
-   * These rows belong to a complete listing in progress (`etl.listings`): their keys are recorded
-   * so that the listing, once complete, can tell which stored rows it did not contain.
-   */
-  listing?: string
-}
+export type { TableWrite } from '../contract.js'
 
 export interface WriteCounts {
   inserted: number

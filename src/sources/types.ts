@@ -2,8 +2,7 @@ import type { ZodType } from 'zod'
 import type { Clock } from '../clock.js'
 import type { Config } from '../config.js'
 import type { Db, Warehouse } from '../db/index.js'
-import type { ListingOps } from '../db/listings.js'
-import type { TableWrite } from '../db/upsert.js'
+import type { ListingOps, RejectInput, TableWrite } from '../contract.js'
 import type { Logger } from '../log.js'
 
 /** What the user asked `sync` for. Dates are whole days `YYYY-MM-DD`, `to` inclusive. */
@@ -18,19 +17,9 @@ export interface SyncOptions {
   archive?: boolean
 }
 
-/** A record that could not be normalized: quarantined in `etl.rejects` with its reason. */
-export interface RejectInput {
-  reason: string
-  raw: unknown
-  /** The record's id when one could be read, for searching. */
-  recordKey?: string | null
-}
-
-/**
- * One unit of loading. The runner writes every table of a batch, its rejects and the new stream
- * state in ONE transaction: a crash either keeps all of it or none of it.
- */
 /** A stream's saved cursor: whatever its `stateSchema` describes. */
+export type { RejectInput } from '../contract.js'
+
 export type StreamState = Record<string, unknown>
 
 export interface Batch<S = StreamState> {

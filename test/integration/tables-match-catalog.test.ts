@@ -90,7 +90,7 @@ function readInterfaces(): Map<string, Map<string, InterfaceColumn>> {
   const probePath = path.join(root, 'test/integration/__tables-catalog-probe__.ts').split(path.sep).join('/')
   const probeText = [
     `import type { InsertType, SelectType } from 'kysely'`,
-    `import type { Database } from '../../src/db/schema.js'`,
+    `import type { Database } from '../../src/sources/index.js'`,
     `export type Probe = { [T in keyof Database]: { [C in keyof Database[T]]: { declared: Database[T][C]; select: SelectType<Database[T][C]>; insert: InsertType<Database[T][C]> } } }`,
   ].join('\n')
   const host = ts.createCompilerHost(options, true)
