@@ -1,7 +1,7 @@
 import { CompiledQuery, type Kysely } from 'kysely'
 import { EtlError } from '../errors.js'
 import type { ListingComplete, ListingOps } from '../contract.js'
-import { tableColumns } from './upsert.js'
+import { q as quoteColumn, quoteTable, tableColumns } from './upsert.js'
 
 /**
  * Deletion detection (README "Deletions"). A *listing* is one complete read of a scope — every row of
@@ -30,19 +30,7 @@ export interface CompleteResult {
 /** Listings not completed within this long are dropped when another listing of the stream completes. */
 const STALE_LISTING_DAYS = 30
 
-const IDENT = /^[a-z_][a-z0-9_]*$/
 const SEP = '\u001f'
-
-function quoteTable(table: string): string {
-  const parts = table.split('.')
-  if (parts.length !== 2 || !parts.every((p) => IDENT.test(p))) throw new EtlError('USAGE', `Not a schema-qualified table name: ${table}`)
-  return parts.map((p) => `"${p}"`).join('.')
-}
-
-function quoteColumn(name: string): string {
-  if (!IDENT.test(name)) throw new EtlError('USAGE', `Not a valid column name: ${name}`)
-  return `"${name}"`
-}
 
 /** A row's key as one text value: the key columns as text, joined by U+001F (the SQL side does the same). */
 export function listingKey(row: Record<string, unknown>, key: readonly string[]): string {

@@ -25,13 +25,15 @@ interface Column {
 const IDENT = /^[a-z_][a-z0-9_]*$/
 const columnCache = new Map<string, Map<string, Column>>()
 
-function quoteTable(table: string): string {
+/** `schema.table` as a quoted identifier; anything else is refused. */
+export function quoteTable(table: string): string {
   const parts = table.split('.')
   if (parts.length !== 2 || !parts.every((p) => IDENT.test(p))) throw new EtlError('USAGE', `Not a schema-qualified table name: ${table}`)
   return parts.map((p) => `"${p}"`).join('.')
 }
 
-const q = (ident: string) => {
+/** A column name as a quoted identifier; anything else is refused. */
+export const q = (ident: string) => {
   if (!IDENT.test(ident)) throw new EtlError('USAGE', `Not a valid column name: ${ident}`)
   return `"${ident}"`
 }
@@ -256,13 +258,12 @@ async function storedKeys(
   columns: Map<string, Column>,
   rows: Record<string, unknown>[],
 ): Promise<Set<number>> {
-  const arrays = key.map((k) => rows.map((r) => keyText(r[k])))
-  const names = key.map((_, i) => `k${i}`)
+  const keys = unnestKeys(key, columns, rows)
   const text = `
     select (u.ord - 1)::int as i
-    from unnest(${key.map((k, i) => `$${i + 1}::${columns.get(k)!.type}[]`).join(', ')}) with ordinality as u(${names.join(', ')}, ord)
-    where exists (select 1 from ${table} t where ${key.map((k, i) => `t.${q(k)} = u.${names[i]}`).join(' and ')})`
-  const res = await db.executeQuery<{ i: number }>(CompiledQuery.raw(text, arrays))
+    from ${keys.from} with ordinality as u(${keys.names}, ord)
+    where exists (select 1 from ${table} t where ${keys.match('t', 'u')})`
+  const res = await db.executeQuery<{ i: number }>(CompiledQuery.raw(text, keys.params))
   return new Set(res.rows.map((r) => r.i))
 }
 
@@ -278,17 +279,31 @@ async function undelete(
   columns: Map<string, Column>,
   rows: Record<string, unknown>[],
 ): Promise<number> {
-  const arrays = key.map((k) => rows.map((r) => keyText(r[k])))
-  const names = key.map((_, i) => `k${i}`)
+  // One probe of the (small) partial index first: while nothing of the table is deleted, the keys
+  // are not even sent.
+  const any = await db.executeQuery<{ yes: boolean }>(CompiledQuery.raw(`select exists (select 1 from ${table} where deleted_at is not null) as yes`))
+  if (!any.rows[0]!.yes) return 0
+  const keys = unnestKeys(key, columns, rows)
   const text = `
     with back as (
       update ${table} t set deleted_at = null${columns.has('synced_at') ? ', synced_at = now()' : ''}
-      from unnest(${key.map((k, i) => `$${i + 1}::${columns.get(k)!.type}[]`).join(', ')}) as u(${names.join(', ')})
-      where ${key.map((k, i) => `t.${q(k)} = u.${names[i]}`).join(' and ')} and t.deleted_at is not null
+      from ${keys.from} as u(${keys.names})
+      where ${keys.match('t', 'u')} and t.deleted_at is not null
       returning 1)
     select count(*)::int as n from back`
-  const res = await db.executeQuery<{ n: number }>(CompiledQuery.raw(text, arrays))
+  const res = await db.executeQuery<{ n: number }>(CompiledQuery.raw(text, keys.params))
   return Number(res.rows[0]!.n)
+}
+
+/** The key columns of `rows` as `unnest($1::type[], …)` (alias columns k0, k1, …) with its parameters. */
+function unnestKeys(key: readonly string[], columns: Map<string, Column>, rows: Record<string, unknown>[]) {
+  const names = key.map((_, i) => `k${i}`)
+  return {
+    params: key.map((k) => rows.map((r) => keyText(r[k]))),
+    from: `unnest(${key.map((k, i) => `$${i + 1}::${columns.get(k)!.type}[]`).join(', ')})`,
+    names: names.join(', '),
+    match: (table: string, u: string) => key.map((k, i) => `${table}.${q(k)} = ${u}.${names[i]}`).join(' and '),
+  }
 }
 
 const keyText = (v: unknown): string | null => (v === null || v === undefined ? null : v instanceof Date ? v.toISOString() : String(v))

@@ -2,7 +2,7 @@ import type { Batch, RejectInput } from '../types.js'
 import { TABLES, type ExportStream } from './columns.js'
 import { UnreadableRow } from './export-scanner.js'
 import type { Normalizer } from './normalize.js'
-import type { Cell } from './values.js'
+import { type Cell, parseId } from './values.js'
 
 /** The complete listing an export belongs to (README "Deletions"), and whose rows it keys. */
 export interface RowsListing {
@@ -34,7 +34,7 @@ export function rowsBatch(stream: ExportStream, normalizer: Normalizer, rows: re
   const seen: unknown[][] = []
   let unkeyed = 0
   for (const r of rejects) {
-    const id = r.recordKey != null && /^\d{1,18}$/.test(r.recordKey) ? r.recordKey.replace(/^0+(?=\d)/, '') : null
+    const id = r.recordKey == null ? null : (parseId(r.recordKey) ?? null)
     if (id === null || (stream === 'group_members' && listing.groupId === undefined)) unkeyed++
     else seen.push(stream === 'group_members' ? [listing.account, listing.groupId, id] : [listing.account, id])
   }

@@ -7,6 +7,7 @@ import type { Batch, RejectInput, StreamContext } from '../types.js'
 import type { KwigaClient, Query } from './client.js'
 import { fetchPages, type Page } from './pages.js'
 import { recordKeyOf } from './normalize.js'
+import { id } from './values.js'
 
 /** One paginated list to read; plain JSON so a plan can be saved in the stream state. */
 export const crawlStepSchema = z.object({
@@ -134,7 +135,7 @@ export async function* runCrawl<C, S extends CrawlState<C>>(options: CrawlOption
  */
 function listingOps(listing: string, listed: readonly Listed[], missed: readonly (string | null)[], whole: boolean): ListingOps {
   const first = listed[0]!
-  const seen = missed.filter((m): m is string => m !== null && /^\d{1,19}$/.test(m))
+  const seen = missed.map((m) => (m === null ? null : id(m))).filter((m): m is string => m !== null)
   return {
     seen: seen.length
       ? [{ listing, table: first.table, key: first.key, keys: seen.map((id) => [...first.key.slice(0, -1).map((c) => first.scope[c]), id]) }]
