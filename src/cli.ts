@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { systemClock } from './clock.js'
-import { loadConfig, type Config } from './config.js'
+import { loadConfig, sourceAccounts, type Config } from './config.js'
+import type { FileLoader, SourceModule, SyncOptions } from './contract.js'
 import { openWarehouse, type Warehouse } from './db/index.js'
 import { migrateToLatest } from './db/migrate.js'
 import { dumpAll, dumpTable, dumpableTables, type DumpResult } from './dump.js'
@@ -10,9 +11,7 @@ import { loadJobs } from './jobs.js'
 import { ProgressReporter } from './progress.js'
 import { JobRunner, scheduleJobs } from './schedule.js'
 import { createLogger, redact, type Logger } from './log.js'
-import { loadFileSource } from './sources/getcourse/index.js'
 import { allSources } from './sources/index.js'
-import type { SyncOptions } from './sources/types.js'
 import { collectStatus, formatStatus } from './status.js'
 import { runSync, type SyncSummary } from './sync.js'
 
@@ -74,9 +73,23 @@ export function printSummary(summary: SyncSummary): void {
   }
 }
 
+/**
+ * `load-file --stream`: the source whose loader reads that stream; when several do, the one that has
+ * `account` configured.
+ */
+function fileLoaderFor(config: Config, stream: string, account: string): { source: SourceModule; files: FileLoader } {
+  const candidates = allSources.filter((s) => s.files?.streams.includes(stream))
+  const chosen = candidates.length > 1 ? candidates.filter((s) => sourceAccounts(config, s).some((a) => a.name === account)) : candidates
+  if (chosen.length !== 1) throw new EtlError('USAGE', `Cannot tell which source a ${stream} file of account "${account}" belongs to`)
+  return { source: chosen[0]!, files: chosen[0]!.files! }
+}
+
 export function buildProgram(): Command {
+  const titles = allSources.map((s) => s.title ?? s.name)
+  const fileStreams = [...new Set(allSources.flatMap((s) => s.files?.streams ?? []))]
+  const fileOptions = allSources.flatMap((s) => s.files?.options ?? [])
   const program = new Command('course-etl')
-    .description('Load GetCourse and KWIGA data into Postgres')
+    .description(`Load ${titles.join(' and ')} data into Postgres`)
     .option('-c, --config <path>', 'config file (YAML or JSON); else $ETL_CONFIG; else ./etl.config.yaml')
     .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']))
     .showHelpAfterError()
@@ -104,7 +117,7 @@ export function buildProgram(): Command {
     .option('--from <date>', 'force the window start (YYYY-MM-DD, account time zone)', day)
     .option('--to <date>', 'force the window end, inclusive', day)
     .option('--full', 're-read everything instead of the incremental window')
-    .option('--no-archive', 'do not keep downloaded GetCourse exports under dataDir/exports')
+    .option('--no-archive', 'do not keep downloaded export files under dataDir/exports')
     .option('--concurrency <n>', 'accounts / cabinets synced at once (default: config concurrency, 32)', (v) => {
       if (!/^[1-9]\d*$/.test(v)) throw new InvalidArgumentError(`expected a whole number ≥ 1, got "${v}"`)
       return Number(v)
@@ -126,7 +139,7 @@ export function buildProgram(): Command {
             full: o.full,
             archive: o.archive && config.archiveExports,
           }
-          if (!config.getcourse.length && !config.kwiga.length) log.warn('no accounts configured: nothing to sync (see README, Configuration)')
+          if (!allSources.some((s) => sourceAccounts(config, s).length)) log.warn('no accounts configured: nothing to sync (see README, Configuration)')
           const progress = new ProgressReporter(log).start()
           const summary = await runSync(
             {
@@ -152,36 +165,43 @@ export function buildProgram(): Command {
       },
     )
 
-  program
+  const loadFile = program
     .command('load-file')
-    .description('load a saved GetCourse export (whole JSON answer or its `info`, plain or .gz) with the sync normalizer')
-    .requiredOption('--account <name>', 'configured GetCourse account name (its time zone reads the dates)')
-    .addOption(new Option('--stream <name>', 'what the export holds').choices(['users', 'group_members', 'deals', 'payments']).makeOptionMandatory())
+    .description('load a saved export file (whole JSON answer or its `info`, plain or .gz) with the sync normalizer')
+    .requiredOption('--account <name>', 'configured account name (its time zone reads the dates)')
+    .addOption(new Option('--stream <name>', 'what the export holds').choices(fileStreams).makeOptionMandatory())
     .requiredOption('--file <path>', 'the saved export')
-    .option('--group-id <n>', 'group id, for group_members files without an `ID группы` column', (v) => {
-      if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`expected a group id, got "${v}"`)
-      return Number(v)
-    })
-    .action(async (o: { account: string; stream: 'users' | 'group_members' | 'deals' | 'payments'; file: string; groupId?: number }, cmd: Command) => {
-      const { config, log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>())
+  // Each source's own flags (e.g. `--group-id`), checked by the source.
+  for (const f of fileOptions) {
+    loadFile.option(f.flags, f.description, (v: string) => {
       try {
-        const source = loadFileSource({ account: o.account, stream: o.stream, file: o.file, groupId: o.groupId })
-        const progress = new ProgressReporter(log).start()
-        const summary = await runSync({
-          warehouse,
-          config,
-          log,
-          clock: systemClock,
-          sources: [source],
-          signal: shutdownSignal(log),
-          onProgress: progress.update,
-        }).finally(() => progress.stop())
-        printSummary(summary)
-        if (!summary.ok) throw new EtlError('USAGE', summary.results[0]?.message ?? 'load failed')
-      } finally {
-        await warehouse.close()
+        return f.parse ? f.parse(v) : v
+      } catch (err) {
+        throw new InvalidArgumentError(errorMessage(err))
       }
     })
+  }
+  loadFile.action(async (o: { account: string; stream: string; file: string } & Record<string, unknown>, cmd: Command) => {
+    const { config, log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>())
+    try {
+      const { account, stream, file, ...options } = o
+      const source = fileLoaderFor(config, stream, account).files.source({ account, stream, file, options })
+      const progress = new ProgressReporter(log).start()
+      const summary = await runSync({
+        warehouse,
+        config,
+        log,
+        clock: systemClock,
+        sources: [source],
+        signal: shutdownSignal(log),
+        onProgress: progress.update,
+      }).finally(() => progress.stop())
+      printSummary(summary)
+      if (!summary.ok) throw new EtlError('USAGE', summary.results[0]?.message ?? 'load failed')
+    } finally {
+      await warehouse.close()
+    }
+  })
 
   program
     .command('status')

@@ -2,12 +2,9 @@
  * Time source for everything that waits (polling, rate limits, budgets). Production uses the system
  * clock; benchmarks and tests use a VirtualClock so hours of GetCourse polling finish in milliseconds.
  */
-export interface Clock {
-  now(): number
-  sleep(ms: number, signal?: AbortSignal): Promise<void>
-  /** Mark work in flight (an HTTP request, a query): a virtual clock does not advance meanwhile. */
-  busy<T>(work: Promise<T>): Promise<T>
-}
+import type { Clock } from './contract.js'
+
+export type { Clock }
 
 function abortError(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new DOMException('This operation was aborted', 'AbortError')

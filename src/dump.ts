@@ -6,15 +6,18 @@ import { pipeline } from 'node:stream/promises'
 import { createGzip } from 'node:zlib'
 import { CopyCsvFramer, EXCEL, PLAIN, encodeCsv } from './csv.js'
 import { CompiledQuery, sql } from 'kysely'
-import type { Config } from './config.js'
+import { sourceAccounts, type Config } from './config.js'
 import pg from 'pg'
 import { to as copyTo } from 'pg-copy-streams'
 import type { Db, Warehouse } from './db/index.js'
 import { EtlError } from './errors.js'
+import { allSources } from './sources/index.js'
 
-/** Schemas whose tables and views may be dumped; `etl` only for run history and rejects. */
-const DUMPABLE_SCHEMAS = ['getcourse', 'kwiga', 'analytics']
+/** Schemas whose tables and views may be dumped: each source's and `analytics`; `etl` only for run history and rejects. */
+const dumpableSchemas = () => [...new Set([...allSources.flatMap((s) => s.schemas ?? [s.name]), 'analytics'])]
 const DUMPABLE_ETL = ['etl.runs', 'etl.rejects']
+/** Columns holding our account name, as the sources name it (`account`, `cabinet`). */
+const accountColumns = () => [...new Set(allSources.map((s) => s.accountColumn ?? 'account'))]
 
 export interface DumpOptions {
   table: string
@@ -52,7 +55,7 @@ interface ColumnInfo {
 export async function dumpableTables(db: Db): Promise<string[]> {
   const { rows } = await sql<{ name: string }>`
     select table_schema || '.' || table_name as name from information_schema.tables
-    where table_schema in (${sql.join(DUMPABLE_SCHEMAS)}) order by 1`.execute(db)
+    where table_schema in (${sql.join(dumpableSchemas())}) order by 1`.execute(db)
   return [...rows.map((r) => r.name), ...DUMPABLE_ETL]
 }
 
@@ -174,7 +177,7 @@ export async function dumpTable(warehouse: Warehouse, config: Config, options: D
     columns = options.columns.map((c) => all.find((a) => a.name === c)!)
   }
   const has = (n: string) => all.some((a) => a.name === n)
-  const accountCol = has('account') ? 'account' : has('cabinet') ? 'cabinet' : null
+  const accountCol = accountColumns().find(has) ?? null
   const viaCopy = Boolean(warehouse.pool) && options.strategy !== 'cursor'
   // Every value reaches SQL as a bind parameter (cursor) or a driver-escaped literal (COPY), never pasted.
   const params: string[] = []
@@ -183,14 +186,18 @@ export async function dumpTable(warehouse: Warehouse, config: Config, options: D
     params.push(v)
     return `$${params.length}::text`
   }
-  // Each GetCourse account's dates are shown in its own zone; other tables use the configured zone.
-  // Built on first use so that no parameter goes unused (Postgres cannot type an unused parameter).
+  // Accounts of a source with its own zones (GetCourse) show their dates in their zone, by the
+  // source's account column; other tables use the configured zone. Built on first use so that no
+  // parameter goes unused (Postgres cannot type an unused parameter).
   let tz: string | undefined
   const tzCase = () => {
     if (tz) return tz
     tz = param(config.timezone)
-    if (accountCol === 'account' && config.getcourse.length) {
-      tz = `(case ${ident('account')} ${config.getcourse.map((a) => `when ${param(a.name)} then ${param(a.timezone)}`).join(' ')} else ${tz} end)`
+    const zones = allSources
+      .filter((m) => m.timeZone && (m.accountColumn ?? 'account') === accountCol)
+      .flatMap((m) => sourceAccounts(config, m).map((a) => [a.name, m.timeZone!(a)] as const))
+    if (accountCol && zones.length) {
+      tz = `(case ${ident(accountCol)} ${zones.map(([name, zone]) => `when ${param(name)} then ${param(zone)}`).join(' ')} else ${tz} end)`
     }
     return tz
   }

@@ -4,7 +4,8 @@ import { validate } from 'node-cron'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { ConfigError } from './errors.js'
-import type { SyncOptions } from './sources/types.js'
+import type { SyncOptions } from './contract.js'
+import { allSources } from './sources/index.js'
 
 const jobSchema = z
   .object({
@@ -15,7 +16,14 @@ const jobSchema = z
     cron: z.string().refine((c) => validate(c), 'expected a valid cron expression such as "0 3 * * *"'),
     /** IANA zone the cron expression is read in; default: config `timezone`. */
     timezone: z.string().optional(),
-    source: z.enum(['getcourse', 'kwiga']).optional(),
+    /** One registered source (sources/index.ts); absent: all of them. */
+    source: z
+      .string()
+      .superRefine((s, ctx) => {
+        if (!allSources.some((m) => m.name === s))
+          ctx.addIssue({ code: 'custom', message: `expected one of ${allSources.map((m) => `"${m.name}"`).join('|')}` })
+      })
+      .optional(),
     accounts: z.array(z.string()).optional(),
     streams: z.array(z.string()).optional(),
     /** `full` re-reads everything; `incremental` (default) continues from the saved cursors. */

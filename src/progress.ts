@@ -1,6 +1,6 @@
 import type { StreamKey } from './db/runs.js'
 import type { Logger } from './log.js'
-import type { Progress } from './sources/types.js'
+import type { Progress } from './contract.js'
 
 interface Entry {
   key: StreamKey

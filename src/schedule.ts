@@ -4,7 +4,7 @@ import type { Config } from './config.js'
 import type { Warehouse } from './db/index.js'
 import { jobSyncOptions, type Job } from './jobs.js'
 import type { Logger } from './log.js'
-import type { SourceModule } from './sources/types.js'
+import type { SourceModule } from './contract.js'
 import { runSync, type SyncSummary } from './sync.js'
 
 export interface SchedulerDeps {

@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
-import type { Config } from './config.js'
+import { sourceAccounts, type Config } from './config.js'
 import type { Db } from './db/index.js'
-import type { SourceModule } from './sources/types.js'
+import type { SourceModule } from './contract.js'
 
 export interface StreamStatus {
   source: string
@@ -82,8 +82,7 @@ export async function collectStatus(db: Db, config: Config, sources: readonly So
     return e
   }
   for (const m of sources) {
-    const accounts = m.name === 'getcourse' ? config.getcourse.map((a) => a.name) : m.name === 'kwiga' ? config.kwiga.map((c) => c.name) : []
-    for (const a of accounts) for (const s of m.streamNames) ensure(m.name, a, s)
+    for (const a of sourceAccounts(config, m)) for (const s of m.streamNames) ensure(m.name, a.name, s)
   }
   const now = Date.now()
   for (const r of rows) {

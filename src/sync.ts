@@ -22,7 +22,7 @@ import { applyListingOps, recordListingKeys } from './db/listings.js'
 import { upsertRows } from './db/upsert.js'
 import { DeferredError, EtlError, errorMessage } from './errors.js'
 import { redact, type Logger } from './log.js'
-import type { Batch, Progress, SourceModule, Stream, SyncOptions } from './sources/types.js'
+import type { Batch, Progress, SourceModule, Stream, SyncOptions } from './contract.js'
 
 export interface SyncDeps {
   warehouse: Warehouse
@@ -173,7 +173,6 @@ async function runStream<S>(
     const state = await loadState(deps, stream, key, log)
     const iterator = stream
       .run({
-        warehouse,
         db,
         config: deps.config,
         log,

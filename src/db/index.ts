@@ -8,12 +8,13 @@ import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import type { Logger } from '../log.js'
 import { PGliteDialect } from './pglite-dialect.js'
+import type { Db } from '../contract.js'
 import type { Database } from './schema.js'
 
 // bigint (int8) and numeric stay strings (no precision loss); counts are cast to int in SQL.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v)
 
-export type Db = Kysely<Database>
+export type { Db }
 
 /** Streams COPY text into `COPY … FROM STDIN` on the transaction's own connection (server only). */
 export type CopyIn = (copySql: string, chunks: Iterable<string> | AsyncIterable<string>) => Promise<void>

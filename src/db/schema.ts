@@ -1,5 +1,4 @@
 import type { ColumnType, Generated as KyselyGenerated } from 'kysely'
-import type { SourceTables } from '../contract.js'
 
 /** kysely's Generated<ColumnType<S, I, U>> selects as the ColumnType object itself; this one unwraps it. */
 type Generated<T> = [T] extends [ColumnType<infer S, infer I, infer U>] ? ColumnType<S, I | undefined, U> : KyselyGenerated<T>
@@ -83,14 +82,17 @@ export interface ListingKeysTable {
   key: string
 }
 
-export interface EtlTables {
-  'etl.runs': RunsTable
-  'etl.stream_state': StreamStateTable
-  'etl.rejects': RejectsTable
-  'etl.schema_migrations': SchemaMigrationsTable
-  'etl.listings': ListingsTable
-  'etl.listing_keys': ListingKeysTable
+/** The etl bookkeeping tables; they join `Database` (contract.ts) by declaration merging. */
+declare module '../contract.js' {
+  interface EtlTables {
+    'etl.runs': RunsTable
+    'etl.stream_state': StreamStateTable
+    'etl.rejects': RejectsTable
+    'etl.schema_migrations': SchemaMigrationsTable
+    'etl.listings': ListingsTable
+    'etl.listing_keys': ListingKeysTable
+  }
 }
 
-/** Every table of the warehouse: the etl bookkeeping and each source's tables (`SourceTables`, see contract.ts). */
-export interface Database extends EtlTables, SourceTables {}
+/** Every table of the warehouse: the etl bookkeeping and each source's tables (see contract.ts). */
+export type { Database, EtlTables } from '../contract.js'

@@ -7,7 +7,7 @@ import { parseConfig, type Config } from '../../src/config.js'
 import { createLogger, type Logger } from '../../src/log.js'
 import { startGetcourseSimulator, type GetcourseSim, type GetcourseSimOptions, type SimAccountOptions } from '../../src/simulators/getcourse/server.js'
 import { createGetcourseSource, type GetcourseSourceOptions } from '../../src/sources/getcourse/index.js'
-import type { SyncOptions } from '../../src/sources/types.js'
+import type { SyncOptions } from '../../src/contract.js'
 import { runSync, type SyncSummary } from '../../src/sync.js'
 import { createTestWarehouse, type TestWarehouse } from '../support/database.js'
 

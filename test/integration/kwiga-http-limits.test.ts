@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { systemClock } from '../../src/clock.js'
-import { parseConfig, type KwigaCabinetConfig } from '../../src/config.js'
+import { parseConfig } from '../../src/config.js'
+import type { KwigaCabinetConfig } from '../../src/sources/kwiga/config.js'
 import { EtlError } from '../../src/errors.js'
 import { httpTimeouts } from '../../src/http.js'
 import { startKwigaSimulator, type KwigaSim } from '../../src/simulators/kwiga/server.js'

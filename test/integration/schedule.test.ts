@@ -7,7 +7,7 @@ import { parseConfig } from '../../src/config.js'
 import { openWarehouse, type Warehouse } from '../../src/db/index.js'
 import { loadJobs, type Job } from '../../src/jobs.js'
 import { JobRunner } from '../../src/schedule.js'
-import type { SourceModule } from '../../src/sources/types.js'
+import type { SourceModule } from '../../src/contract.js'
 import { createTestWarehouse, quietLog, type TestWarehouse } from '../support/database.js'
 
 let wh: TestWarehouse

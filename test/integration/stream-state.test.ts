@@ -5,7 +5,7 @@ import { systemClock } from '../../src/clock.js'
 import { parseConfig } from '../../src/config.js'
 import { saveState } from '../../src/db/runs.js'
 import { createLogger } from '../../src/log.js'
-import type { SourceModule, Stream } from '../../src/sources/types.js'
+import type { SourceModule, Stream } from '../../src/contract.js'
 import { runSync } from '../../src/sync.js'
 import { createTestWarehouse, type TestWarehouse } from '../support/database.js'
 

@@ -5,7 +5,7 @@ import { parseConfig, type Config } from '../../src/config.js'
 import { createLogger, type Logger } from '../../src/log.js'
 import type { KwigaSim } from '../../src/simulators/kwiga/server.js'
 import { createKwigaSource, type KwigaSourceOptions } from '../../src/sources/kwiga/index.js'
-import type { SyncOptions } from '../../src/sources/types.js'
+import type { SyncOptions } from '../../src/contract.js'
 import { runSync, type SyncDeps } from '../../src/sync.js'
 import { quietLog, type TestWarehouse } from '../support/database.js'
 

@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import type { Db } from '../../src/db/index.js'
-import type { Batch, SourceModule, Stream } from '../../src/sources/types.js'
+import type { Batch, SourceModule, Stream } from '../../src/contract.js'
 
 /**
  * A minimal in-memory source used to exercise the runner: `items` (parent) with `item_tags`

@@ -1,5 +1,5 @@
 import type { Clock } from '../../clock.js'
-import type { GetcourseAccountConfig } from '../../config.js'
+import type { GetcourseAccountConfig } from './config.js'
 import type { Db } from '../../db/index.js'
 import { DeferredError, EtlError, HttpError } from '../../errors.js'
 import { DEFAULT_HTTP_TIMEOUTS, MAX_ANSWER_BYTES, readExcerpt, readText, request, type HttpTimeouts } from '../../http.js'

@@ -1,6 +1,6 @@
-import type { GetcourseAccountConfig } from '../../config.js'
+import type { GetcourseAccountConfig } from './config.js'
 import { httpTimeouts } from '../../http.js'
-import type { Batch, Stream, StreamContext } from '../types.js'
+import type { Batch, Stream, StreamContext } from '../../contract.js'
 import { GetcourseClient } from './client.js'
 import type { ExportStream } from './columns.js'
 import { ExportCollector } from './export-collect.js'

@@ -1,5 +1,6 @@
 import { EtlError } from '../../errors.js'
-import type { SourceModule, Stream } from '../types.js'
+import type { SourceModule, Stream } from '../../contract.js'
+import { getcourseAccountSchema, type GetcourseAccountConfig, type GetcourseConfig } from './config.js'
 import { dictionaryStream } from './dictionary-streams.js'
 import { exportStream, type ExportStreamOptions } from './export-stream.js'
 import { FULL_START } from './windows.js'
@@ -7,6 +8,7 @@ import { FULL_START } from './windows.js'
 export { budgetStatus, type BudgetStatus } from './ledger.js'
 export { averageRequestsPerExport, openExports } from './exports.js'
 export { loadFileSource } from './load-file.js'
+import { getcourseFiles } from './load-file.js'
 import { getcourseStatus } from './status.js'
 
 /** Streams of one account, in the order they run: groups before their members. */
@@ -25,11 +27,17 @@ export interface GetcourseSourceOptions {
 export const BUDGET_WAIT_MS = 5 * 60_000
 const BUSY_WAIT_MS = 15 * 60_000
 
-export function createGetcourseSource(options: GetcourseSourceOptions = {}): SourceModule {
+export function createGetcourseSource(options: GetcourseSourceOptions = {}): SourceModule<GetcourseAccountConfig, GetcourseConfig> {
   return {
     name: 'getcourse',
+    title: 'GetCourse',
     streamNames: GETCOURSE_STREAMS,
+    accountSchema: getcourseAccountSchema,
+    secrets: (account) => [account.key],
+    // Export dates are the school's wall clock: dumps show them in the account's zone.
+    timeZone: (account) => account.timezone,
     accountStatus: getcourseStatus,
+    files: getcourseFiles,
     streams(config, sync) {
       const unknown = (sync.streams ?? []).filter((s) => !(GETCOURSE_STREAMS as readonly string[]).includes(s))
       // Without --source the names may belong to another source; only complain when GetCourse was asked for.
@@ -54,4 +62,4 @@ export function createGetcourseSource(options: GetcourseSourceOptions = {}): Sou
 }
 
 /** The GetCourse source with default waits. */
-export const getcourseSource: SourceModule = createGetcourseSource()
+export const getcourseSource = createGetcourseSource()

@@ -1,5 +1,5 @@
 import { sql } from 'kysely'
-import type { GetcourseAccountConfig } from '../../config.js'
+import type { GetcourseAccountConfig } from './config.js'
 import type { Db } from '../../db/index.js'
 import type { RequestKind } from './tables.js'
 

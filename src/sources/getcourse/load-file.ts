@@ -4,8 +4,9 @@ import path from 'node:path'
 import { createGunzip } from 'node:zlib'
 import { z } from 'zod'
 import { EtlError } from '../../errors.js'
-import type { Batch, SourceModule, Stream, StreamContext } from '../types.js'
+import type { Batch, FileLoader, SourceModule, Stream, StreamContext } from '../../contract.js'
 import type { ExportStream } from './columns.js'
+import type { GetcourseConfig } from './config.js'
 import { readExport } from './export-reader.js'
 import { createNormalizer, type Normalizer } from './normalize.js'
 import { rowsBatch } from './rows-batch.js'
@@ -37,7 +38,7 @@ async function isGzip(file: string): Promise<boolean> {
  * A source with one stream that loads a saved export file (e.g. an archived export or one
  * downloaded by hand) through the same streaming parser, normalizer and upsert as a sync.
  */
-export function loadFileSource(opts: LoadFileOptions): SourceModule {
+export function loadFileSource(opts: LoadFileOptions): SourceModule<never, GetcourseConfig> {
   return {
     name: LOAD_FILE_SOURCE,
     streamNames: [opts.stream],
@@ -55,6 +56,28 @@ export function loadFileSource(opts: LoadFileOptions): SourceModule {
       return [stream]
     },
   }
+}
+
+const FILE_STREAMS: readonly ExportStream[] = ['users', 'group_members', 'deals', 'payments']
+const isFileStream = (s: string): s is ExportStream => (FILE_STREAMS as readonly string[]).includes(s)
+
+/** `load-file`: saved exports of the four export streams. */
+export const getcourseFiles: FileLoader = {
+  streams: FILE_STREAMS,
+  options: [
+    {
+      flags: '--group-id <n>',
+      description: 'group id, for group_members files without an `ID группы` column',
+      parse: (v) => {
+        if (!/^\d+$/.test(v)) throw new Error(`expected a group id, got "${v}"`)
+        return Number(v)
+      },
+    },
+  ],
+  source({ account, stream, file, options }) {
+    if (!isFileStream(stream)) throw new EtlError('USAGE', `GetCourse files hold ${FILE_STREAMS.join(', ')}, not ${stream}`)
+    return loadFileSource({ account, stream, file, groupId: typeof options.groupId === 'number' ? options.groupId : undefined })
+  },
 }
 
 /** The last file loaded: where, how many rows, when. */

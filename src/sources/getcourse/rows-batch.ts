@@ -1,4 +1,4 @@
-import type { Batch, RejectInput } from '../types.js'
+import type { Batch, RejectInput } from '../../contract.js'
 import { TABLES, type ExportStream } from './columns.js'
 import { UnreadableRow } from './export-scanner.js'
 import type { Normalizer } from './normalize.js'

@@ -1,10 +1,10 @@
-import type { Config } from '../../config.js'
 import type { Db } from '../../db/index.js'
+import type { GetcourseConfig } from './config.js'
 import { averageRequestsPerExport, openExports } from './exports.js'
 import { budgetStatus } from './ledger.js'
 
 /** Per account: budget used in the current window and when it frees, pending export ids, mean requests per export. */
-export async function getcourseStatus(db: Db, config: Config, now: number): Promise<Record<string, Record<string, unknown>>> {
+export async function getcourseStatus(db: Db, config: Pick<GetcourseConfig, 'getcourse'>, now: number): Promise<Record<string, Record<string, unknown>>> {
   const out: Record<string, Record<string, unknown>> = {}
   for (const account of config.getcourse) {
     const budget = await budgetStatus(db, account, now)

@@ -1,5 +1,5 @@
 import type { Clock } from '../../clock.js'
-import type { KwigaCabinetConfig } from '../../config.js'
+import type { KwigaCabinetConfig } from './config.js'
 import { EtlError, HttpError } from '../../errors.js'
 import {
   BodyTooLargeError,

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import type { TableWrite } from '../../db/upsert.js'
-import type { RejectInput } from '../types.js'
+import type { RejectInput } from '../../contract.js'
 import { crawlPlanSchema, filterSince, later, normalizeEach, replaceWrite, runCrawl, type CrawlStep } from './crawl.js'
 import { normalizeContact, type ContactRows } from './normalize.js'
 import { resumablePlan, type KwigaStreamDef, type StreamKit } from './stream-context.js'

@@ -1,8 +1,9 @@
-import type { KwigaCabinetConfig } from '../../config.js'
+import type { KwigaCabinetConfig } from './config.js'
 import { EtlError } from '../../errors.js'
 import { httpTimeouts } from '../../http.js'
-import type { Batch, SourceModule, Stream, StreamContext } from '../types.js'
+import type { Batch, SourceModule, Stream, StreamContext } from '../../contract.js'
 import { KwigaClient } from './client.js'
+import { kwigaCabinetSchema, type KwigaConfig } from './config.js'
 import { contactProductsStream } from './contact-products.js'
 import { contactsStream } from './contacts.js'
 import { courseUsersStream } from './course-users.js'
@@ -30,11 +31,15 @@ const RUNS: Record<KwigaStreamName, (cabinet: string) => KwigaStreamDef<any>> = 
 }
 
 /** The KWIGA source with its tunables; `kwigaSource` uses the defaults. */
-export function createKwigaSource(overrides: KwigaSourceOptions = {}): SourceModule {
+export function createKwigaSource(overrides: KwigaSourceOptions = {}): SourceModule<KwigaCabinetConfig, KwigaConfig> {
   const options: ResolvedKwigaOptions = { ...DEFAULT_KWIGA_OPTIONS, ...overrides }
   return {
     name: 'kwiga',
+    title: 'KWIGA',
     streamNames: KWIGA_STREAMS,
+    accountSchema: kwigaCabinetSchema,
+    secrets: (cabinet) => [cabinet.token, cabinet.cabinetHash],
+    accountColumn: 'cabinet',
     streams(config, selection) {
       if (selection.source === 'kwiga') {
         const unknown = (selection.streams ?? []).filter((s) => !(KWIGA_STREAMS as readonly string[]).includes(s))
@@ -47,7 +52,7 @@ export function createKwigaSource(overrides: KwigaSourceOptions = {}): SourceMod
   }
 }
 
-export const kwigaSource: SourceModule = createKwigaSource()
+export const kwigaSource = createKwigaSource()
 
 function kwigaStream<S>(cabinet: KwigaCabinetConfig, name: KwigaStreamName, options: ResolvedKwigaOptions): Stream<S> {
   const def: KwigaStreamDef<S> = RUNS[name](cabinet.name)

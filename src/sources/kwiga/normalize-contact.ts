@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { RejectError } from '../../errors.js'
-import type { RejectInput } from '../types.js'
+import type { RejectInput } from '../../contract.js'
 import { nestedReject, requireItem, type Row } from './normalize-item.js'
 import { arrayAt, decimal, enumAt, id, int, isItem, json, objectAt, priceAt, text, time, without, type Item } from './values.js'
 

@@ -1,6 +1,6 @@
 import type { Insertable } from 'kysely'
 import { RejectError } from '../../errors.js'
-import type { RejectInput } from '../types.js'
+import type { RejectInput } from '../../contract.js'
 import type * as T from './tables.js'
 import { arrayAt, bool, decimal, enumIntAt, id, int, isItem, json, objectAt, text, time, without, type Item } from './values.js'
 

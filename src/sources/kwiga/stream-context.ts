@@ -1,6 +1,6 @@
 import type { ZodType } from 'zod'
-import type { KwigaCabinetConfig } from '../../config.js'
-import type { Batch, StreamContext } from '../types.js'
+import type { KwigaCabinetConfig } from './config.js'
+import type { Batch, StreamContext } from '../../contract.js'
 import type { KwigaClient } from './client.js'
 import type { CrawlPlan, CrawlState } from './crawl.js'
 
