@@ -5,7 +5,7 @@ import { finished } from 'node:stream/promises'
 import { generateExportFile } from '../src/simulators/getcourse/export-file.js'
 import { phpJson, rowJson } from '../src/simulators/getcourse/php-json.js'
 import type { Cell } from '../src/simulators/getcourse/columns.js'
-import { ExportScanner } from '../src/sources/getcourse/export-scanner.js'
+import { ExportScanner, UnreadableRow } from '../src/sources/getcourse/export-scanner.js'
 
 /** Scratch directory for generated exports; reused across runs (gitignored under .data/). */
 export const BENCH_DATA = path.resolve(process.env.BENCH_DATA_DIR ?? '.data/bench')
@@ -70,6 +70,7 @@ export async function cachedUpdatedExport(stream: BenchStream, rows: number, see
       }
       let text = ''
       for (const row of scanner.take()) {
+        if (row instanceof UnreadableRow) throw new Error(`${source.path}: ${row.reason}`)
         row[column] = value
         text += (written++ ? ',' : '') + rowJson(row as Cell[])
       }

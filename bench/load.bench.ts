@@ -9,6 +9,7 @@ import { parseConfig } from '../src/config.js'
 import type { Warehouse } from '../src/db/index.js'
 import { TABLES } from '../src/sources/getcourse/columns.js'
 import { readExport } from '../src/sources/getcourse/export-reader.js'
+import type { ExportRow } from '../src/sources/getcourse/export-scanner.js'
 import { loadFileSource } from '../src/sources/getcourse/load-file.js'
 import { createNormalizer } from '../src/sources/getcourse/normalize.js'
 import { runSync } from '../src/sync.js'
@@ -140,7 +141,7 @@ async function parseOnly(file: string, archive = false): Promise<number> {
 
 async function normalizeOnly(stream: BenchStream, file: string, rows: number): Promise<number> {
   let fields: string[] = []
-  const parsed: unknown[][] = []
+  const parsed: ExportRow[] = []
   const input = createReadStream(file)
   for await (const event of readExport(input, { batchSize: config.batchSize, label: 'bench' })) {
     if (event.fields) fields = event.fields

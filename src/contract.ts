@@ -98,15 +98,20 @@ export interface RejectInput {
 
 /**
  * The one way a normalizer answers for a record, in both sources: the row, or the reject the
- * runner quarantines (`Batch.rejects`). A record that cannot be read is a value, never an exception.
+ * runner quarantines (`Batch.rejects`). A record that cannot be read is a value handed on, never
+ * smuggled among rows nor left to escape as an exception.
  */
-export type Normalized<T> = { ok: true; row: T } | Rejected
+export type Normalized<T, R = unknown> = { ok: true; row: T } | Rejected<R>
 
-/** A record quarantined with its reason: `RejectInput` marked as the failed side of `Normalized`. */
-export type Rejected = { ok: false } & Required<RejectInput>
+/** A record quarantined with its reason: a `RejectInput` marked as the failed side of `Normalized`. */
+export interface Rejected<R = unknown> extends RejectInput {
+  ok: false
+  raw: R
+  recordKey: string | null
+}
 
-/** A rejected record: `reason`, the raw record as read, and its id when one could be read. */
-export function rejected(reason: string, raw: unknown, recordKey: string | null = null): Rejected {
+/** A rejected record: why, the record as read, and its id when one could be read. */
+export function rejected<R>(reason: string, raw: R, recordKey: string | null = null): Rejected<R> {
   return { ok: false, reason, raw, recordKey }
 }
 

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os'
-import { sql } from 'kysely'
+import { sql, type RawBuilder } from 'kysely'
 import type pg from 'pg'
 import { EtlError, type ErrorCode } from '../errors.js'
 import type { Logger } from '../log.js'
@@ -248,6 +248,15 @@ export async function insertRejects(db: Db, key: StreamKey, runId: string | null
       .insertInto('etl.rejects')
       .values(rows.slice(i, i + 1000))
       .execute()
+}
+
+/**
+ * SQL: whether the run `runId` (a column reference such as `sql.ref('l.run_id')`) is still
+ * running. For a source's own tables that hold a run id (a lease, an export): what a run left
+ * behind is free once its run is over.
+ */
+export function runIsRunning(runId: RawBuilder<unknown>): RawBuilder<boolean> {
+  return sql<boolean>`exists (select 1 from etl.runs r where r.id = ${runId} and r.status = 'running')`
 }
 
 export interface LastRun {

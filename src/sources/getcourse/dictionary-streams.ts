@@ -48,7 +48,7 @@ export function dictionaryStream(account: GetcourseAccountConfig, kind: Kind, bu
         const result = kind === 'fields' ? normalizeField(item, context) : normalizeGroup(item, context, time)
         if (result.ok) rows.push(result.row)
         else {
-          rejects.push({ reason: result.reason, raw: result.raw, recordKey: result.recordKey })
+          rejects.push(result)
           if (result.recordKey) seen.push([account.name, result.recordKey])
           else unkeyed++
         }

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream'
 import type { GetcourseAccountConfig } from './config.js'
 import type { Db } from '../../db/index.js'
 import { DeferredError } from '../../errors.js'
-import type { Batch, StreamContext } from '../../contract.js'
+import { rejected, type Batch, type StreamContext } from '../../contract.js'
 import type { GetcourseClient } from './client.js'
 import type { ExportStream } from './columns.js'
 import { TABLES } from './columns.js'
@@ -211,11 +211,11 @@ export class ExportCollector implements Readiness {
     const rejects = halves
       ? []
       : [
-          {
-            reason: `export ${record.exportId} failed (${describeError(error)}) for ${record.window.field} ${record.window.from}..${record.window.to}; window skipped`,
-            raw: { exportId: record.exportId, filters: record.filters },
-            recordKey: record.exportId,
-          },
+          rejected(
+            `export ${record.exportId} failed (${describeError(error)}) for ${record.window.field} ${record.window.from}..${record.window.to}; window skipped`,
+            { exportId: record.exportId, filters: record.filters },
+            record.exportId,
+          ),
         ]
     yield { writes: [], read: 0, rejects, state: next, listings: { abandon } }
     return next

@@ -6,7 +6,7 @@ import { finished } from 'node:stream/promises'
 import { createGzip, type Gzip } from 'node:zlib'
 import { EtlError } from '../../errors.js'
 import { envelopeError, type ApiError } from './envelope.js'
-import { ExportScanner } from './export-scanner.js'
+import { ExportScanner, type ExportRow } from './export-scanner.js'
 
 /**
  * Streams a ready export body `{"success":true,"info":{"fields":[…],"items":[[…],…]}}` (reference
@@ -14,9 +14,9 @@ import { ExportScanner } from './export-scanner.js'
  * Error envelopes are detected in the same pass.
  */
 export type ExportEvent =
-  | { type: 'rows'; fields: string[]; rows: unknown[][] }
+  | { type: 'rows'; fields: string[]; rows: ExportRow[] }
   /** The remaining rows; `fields` is null when the body was an error envelope. */
-  | { type: 'end'; fields: string[] | null; rows: unknown[][]; total: number; error: ApiError | null }
+  | { type: 'end'; fields: string[] | null; rows: ExportRow[]; total: number; error: ApiError | null }
 
 export interface ReadOptions {
   batchSize: number

@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { EtlError } from '../../errors.js'
 import { readExport } from './export-reader.js'
-import { ExportScanner, ExportSyntaxError, MAX_DEPTH, UnreadableRow } from './export-scanner.js'
+import { ExportScanner, ExportSyntaxError, MAX_DEPTH, UnreadableRow, type ExportRow } from './export-scanner.js'
 
 /**
  * Property-based fuzzing of the export scanner (issue #15): valid bodies built from hostile strings,
@@ -86,11 +86,11 @@ const exportBody = fc
 /** Random chunk boundaries: sorted, within the body. */
 const cutsFor = (length: number) => fc.uniqueArray(fc.integer({ min: 0, max: Math.max(0, length) }), { maxLength: 40 }).map((c) => c.sort((a, b) => a - b))
 
-type Outcome = { ok: true; fields: unknown; rows: unknown[][]; total: number } | { ok: false; error: unknown; rows: unknown[][] }
+type Outcome = { ok: true; fields: unknown; rows: ExportRow[]; total: number } | { ok: false; error: unknown; rows: ExportRow[] }
 
 function scan(bytes: Buffer, cuts: readonly number[]): Outcome {
   const scanner = new ExportScanner()
-  const rows: unknown[][] = []
+  const rows: ExportRow[] = []
   let at = 0
   try {
     for (const cut of [...cuts, bytes.length]) {

@@ -1,3 +1,4 @@
+import type { Rejected } from '../../contract.js'
 import { CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, describeByte, isSpace, MAX_DEPTH, OPEN_BRACE, OPEN_BRACKET, QUOTE, ValueScanner } from './value-scanner.js'
 
 /**
@@ -23,14 +24,24 @@ export { MAX_DEPTH, MAX_VALUE_BYTES } from './value-scanner.js'
 /** Rows are parsed once this many bytes of complete rows have been seen (kept below V8's 128 KB large-object limit). */
 const SUB_BATCH_BYTES = 96 * 1024
 
-/** A row the scanner could frame but not parse; the loader quarantines it with its reason. */
-export class UnreadableRow {
+/**
+ * A row the scanner could frame but not parse: handed on in the row's place as what it is, a
+ * reject (`Rejected`, as a normalizer would answer), quarantined with its reason and an excerpt.
+ */
+export class UnreadableRow implements Rejected<{ excerpt: string }> {
+  readonly ok = false
+  readonly raw: { excerpt: string }
   constructor(
     readonly reason: string,
     readonly recordKey: string | null,
     readonly excerpt: string,
-  ) {}
+  ) {
+    this.raw = { excerpt }
+  }
 }
+
+/** What the scanner hands on for each row of `items`: its cells, or the row as a reject. */
+export type ExportRow = unknown[] | UnreadableRow
 
 const ENVELOPE_KEYS = new Set(['success', 'error', 'error_code', 'error_message'])
 
@@ -69,7 +80,7 @@ export class ExportScanner {
   /** Top-level `success`, `error`, `error_code`, `error_message`. */
   readonly envelope: Record<string, unknown> = {}
   /** Rows parsed and not taken yet. */
-  private rows: unknown[][] = []
+  private rows: ExportRow[] = []
   /** Rows parsed so far. */
   total = 0
 
@@ -186,7 +197,7 @@ export class ExportScanner {
   }
 
   /** Takes up to `max` parsed rows. */
-  take(max = Infinity): unknown[][] {
+  take(max = Infinity): ExportRow[] {
     if (this.rows.length <= max) {
       const all = this.rows
       this.rows = []
@@ -306,7 +317,7 @@ export class ExportScanner {
       recordKey = null
     }
     this.total += 1
-    this.rows.push(new UnreadableRow(`row ${this.total} nests deeper than ${MAX_DEPTH} levels`, recordKey, text.slice(0, 2000)) as unknown as unknown[])
+    this.rows.push(new UnreadableRow(`row ${this.total} nests deeper than ${MAX_DEPTH} levels`, recordKey, text.slice(0, 2000)))
   }
 
   /** Parses the run of complete rows [start, runEnd) (after `carry`) into `rows`. */

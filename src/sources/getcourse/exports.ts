@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { Db } from '../../db/index.js'
+import { runIsRunning } from '../../db/runs.js'
 import { toPgJson } from '../../db/upsert.js'
 import { ROWS_HISTORY, type ReadinessSample } from './poll-schedule.js'
 import type { ExportStatus } from './tables.js'
@@ -110,7 +111,7 @@ export async function openExports(db: Db, account: string, options: { stream?: s
   const { rows } = await sql<ExportRow>`
     select ${SELECT} from etl.getcourse_exports e
     where account = ${account} and status in ('pending', 'ready') ${stream ? sql`and stream = ${stream}` : sql``}
-      ${orphaned ? sql`and not exists (select 1 from etl.runs r where r.id = e.run_id and r.status = 'running')` : sql``}
+      ${orphaned ? sql`and not ${runIsRunning(sql.ref('e.run_id'))}` : sql``}
     order by started_at, export_id`.execute(db)
   return rows.map(toRecord)
 }

@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import type { GetcourseAccountConfig } from './config.js'
 import type { Db } from '../../db/index.js'
+import { runIsRunning } from '../../db/runs.js'
 import { ledgerTime, schoolKey } from './ledger.js'
 
 /**
@@ -35,7 +36,7 @@ export async function acquireLease(db: Db, account: LeaseKey, holder: LeaseHolde
       acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
     where l.holder = excluded.holder
        or l.expires_at < excluded.acquired_at
-       or not exists (select 1 from etl.runs r where r.id = l.run_id and r.status = 'running')
+       or not ${runIsRunning(sql.ref('l.run_id'))}
     returning holder`.execute(db)
   return rows[0]?.holder === holder.id
 }

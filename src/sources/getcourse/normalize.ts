@@ -1,3 +1,4 @@
+import { rejected, type Normalized } from '../../contract.js'
 import { COLUMNS, normalizeTitle, type ColumnSpec, type ExportStream } from './columns.js'
 import { LocalTime, parseWallClock } from './local-time.js'
 import {
@@ -24,7 +25,7 @@ export interface NormalizeContext {
 
 export type NormalizedRow = Record<string, unknown> & { account: string; extra: Record<string, unknown> }
 
-export type NormalizeResult = { ok: true; row: NormalizedRow } | { ok: false; reason: string; raw: Record<string, unknown>; recordKey: string | null }
+export type NormalizeResult = Normalized<NormalizedRow, Record<string, unknown>>
 
 export interface Normalizer {
   /** Unique key per column position: title, `title_2` for repeats, `column_N` (1-based) for blank titles. */
@@ -100,15 +101,19 @@ function findColumn(spec: ColumnSpec, titles: readonly string[]): number {
 
 /** Deal money is usually `990.00` already (reference §4.5): skip the tolerant parser. */
 const PLAIN_AMOUNT = /^-?\d+(\.\d+)?$/
-const REJECT = Symbol('reject')
+/**
+ * A converter's answer for a cell it cannot read. Not a second reject path: `normalize` turns it into
+ * the row's `rejected(…)` at once. A marker instead of an exception keeps the per-cell loop cheap.
+ */
+const UNREADABLE = Symbol('unreadable cell')
 /** A typed column that is NULL while the cell still has content (e.g. a zero date): the raw cell goes to extra. */
 const KEEP_RAW = Symbol('keep raw')
-type Converted = unknown | typeof REJECT | typeof KEEP_RAW
+type Converted = unknown | typeof UNREADABLE | typeof KEEP_RAW
 
 function converter(kind: ColumnSpec['kind'], time: LocalTime): (cell: Cell) => Converted {
   switch (kind) {
     case 'key':
-      return (c) => parseId(c) ?? REJECT
+      return (c) => parseId(c) ?? UNREADABLE
     case 'id':
       return (c) => {
         const v = parseId(c)
@@ -132,12 +137,12 @@ function converter(kind: ColumnSpec['kind'], time: LocalTime): (cell: Cell) => C
       return (c) => {
         if (typeof c === 'string' && PLAIN_AMOUNT.test(c)) return c
         const v = parseMoney(c)
-        return v === undefined ? REJECT : v === null ? null : v.amount
+        return v === undefined ? UNREADABLE : v === null ? null : v.amount
       }
     case 'date':
       return (c) => {
         const v = parseDate(c)
-        if (v === undefined) return REJECT
+        if (v === undefined) return UNREADABLE
         return v === null && cellText(c) !== '' ? KEEP_RAW : v
       }
     case 'datetime':
@@ -145,7 +150,7 @@ function converter(kind: ColumnSpec['kind'], time: LocalTime): (cell: Cell) => C
         const p = parseWallClock(typeof c === 'string' ? c : cellText(c))
         if (typeof p === 'number') return new Date(time.toUtc(p)).toISOString()
         if (p === 'empty') return null
-        return p === 'zero' ? KEEP_RAW : REJECT
+        return p === 'zero' ? KEEP_RAW : UNREADABLE
       }
   }
 }
@@ -233,7 +238,7 @@ export function createNormalizer(stream: ExportStream, fields: readonly unknown[
     const width = Math.max(cells.length, keys.length)
     for (let i = 0; i < width; i++) raw[i < keys.length ? keys[i]! : `column_${i + 1}`] = cells[i] ?? null
     const id = keyIndex >= 0 ? cellText(cells[keyIndex]) : ''
-    return { ok: false, reason, raw, recordKey: id === '' ? null : id.slice(0, 200) }
+    return rejected(reason, raw, id === '' ? null : id.slice(0, 200))
   }
 
   function normalize(cells: readonly Cell[]): NormalizeResult {
@@ -243,7 +248,7 @@ export function createNormalizer(stream: ExportStream, fields: readonly unknown[
     for (let t = 0; t < typed.length; t++) {
       const col = typed[t]!
       const value = col.convert(cells[col.index])
-      if (value === REJECT) {
+      if (value === UNREADABLE) {
         const title = cellText(fields[col.index] as Cell)
         return reject(
           `${col.column === keySpec.column ? 'id' : col.column}: cannot read ${JSON.stringify(cellText(cells[col.index]))} from column "${title}"`,
@@ -266,7 +271,7 @@ export function createNormalizer(stream: ExportStream, fields: readonly unknown[
   return { keys, mapping, normalize }
 }
 
-type DirectResult = { ok: true; row: NormalizedRow } | { ok: false; reason: string; raw: unknown; recordKey: string | null }
+type DirectResult = Normalized<NormalizedRow>
 
 function splitKnown(item: Record<string, unknown>, known: readonly string[]): Record<string, unknown> {
   const extra: Record<string, unknown> = {}
@@ -276,12 +281,12 @@ function splitKnown(item: Record<string, unknown>, known: readonly string[]): Re
 
 /** One entry of `/pl/api/account/groups` (reference §5.1): `id` may be a number or a string. */
 export function normalizeGroup(item: unknown, ctx: NormalizeContext, time = new LocalTime(ctx.timeZone)): DirectResult {
-  if (!item || typeof item !== 'object') return { ok: false, reason: 'group entry is not an object', raw: item, recordKey: null }
+  if (!item || typeof item !== 'object') return rejected('group entry is not an object', item)
   const g = item as Record<string, unknown>
   const id = parseId(g.id as Cell)
-  if (!id) return { ok: false, reason: `group id is not a number: ${JSON.stringify(g.id)}`, raw: item, recordKey: null }
+  if (!id) return rejected(`group id is not a number: ${JSON.stringify(g.id)}`, item)
   const added = parseWallClock(cellText(g.last_added_at as Cell))
-  if (added === 'invalid') return { ok: false, reason: `group last_added_at unreadable: ${JSON.stringify(g.last_added_at)}`, raw: item, recordKey: id }
+  if (added === 'invalid') return rejected(`group last_added_at unreadable: ${JSON.stringify(g.last_added_at)}`, item, id)
   const row: NormalizedRow = {
     account: ctx.account,
     id,
@@ -294,10 +299,10 @@ export function normalizeGroup(item: unknown, ctx: NormalizeContext, time = new 
 
 /** One entry of the additional-fields dictionary (reference §5.2): members may all be strings. */
 export function normalizeField(item: unknown, ctx: NormalizeContext): DirectResult {
-  if (!item || typeof item !== 'object') return { ok: false, reason: 'field entry is not an object', raw: item, recordKey: null }
+  if (!item || typeof item !== 'object') return rejected('field entry is not an object', item)
   const f = item as Record<string, unknown>
   const id = parseId(f.id as Cell)
-  if (!id) return { ok: false, reason: `field id is not a number: ${JSON.stringify(f.id)}`, raw: item, recordKey: null }
+  if (!id) return rejected(`field id is not a number: ${JSON.stringify(f.id)}`, item)
   const order = parseInteger(f.field_order_pos as Cell)
   const row: NormalizedRow = {
     account: ctx.account,

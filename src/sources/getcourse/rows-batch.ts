@@ -1,6 +1,6 @@
 import type { Batch, RejectInput } from '../../contract.js'
 import { TABLES, type ExportStream } from './columns.js'
-import { UnreadableRow } from './export-scanner.js'
+import { UnreadableRow, type ExportRow } from './export-scanner.js'
 import type { Normalizer } from './normalize.js'
 import { type Cell, parseId } from './values.js'
 
@@ -17,17 +17,14 @@ export interface RowsListing {
  * rejects. Within a listing, a rejected row still exists upstream: its key (when readable) counts
  * as seen, and a row without one keeps the listing from marking anything.
  */
-export function rowsBatch(stream: ExportStream, normalizer: Normalizer, rows: readonly unknown[][], listing?: RowsListing): Batch<never> {
+export function rowsBatch(stream: ExportStream, normalizer: Normalizer, rows: readonly ExportRow[], listing?: RowsListing): Batch<never> {
   const good: Record<string, unknown>[] = []
   const rejects: RejectInput[] = []
   for (const cells of rows) {
-    if (cells instanceof UnreadableRow) {
-      rejects.push({ reason: cells.reason, raw: { excerpt: cells.excerpt }, recordKey: cells.recordKey })
-      continue
-    }
-    const result = normalizer.normalize(cells as Cell[])
+    // An unreadable row is a reject already; every other row is normalized to a row or a reject.
+    const result = cells instanceof UnreadableRow ? cells : normalizer.normalize(cells as Cell[])
     if (result.ok) good.push(result.row)
-    else rejects.push({ reason: result.reason, raw: result.raw, recordKey: result.recordKey })
+    else rejects.push(result)
   }
   const { table, key } = TABLES[stream]
   if (!listing) return { writes: good.length ? [{ table, key, rows: good }] : [], rejects, read: rows.length }

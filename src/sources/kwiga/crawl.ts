@@ -3,7 +3,7 @@ import { z } from 'zod'
 import type { ListingOps } from '../../db/listings.js'
 import type { TableWrite } from '../../db/upsert.js'
 import { errorMessage } from '../../errors.js'
-import type { Batch, RejectInput, StreamContext } from '../../contract.js'
+import { rejected, type Batch, type Normalized, type RejectInput, type StreamContext } from '../../contract.js'
 import type { KwigaClient, Query } from './client.js'
 import { fetchPages, type Page } from './pages.js'
 import { recordKeyOf } from './normalize.js'
@@ -145,8 +145,22 @@ function listingOps(listing: string, listed: readonly Listed[], missed: readonly
 }
 
 /**
- * Normalize each item; an item that throws becomes a reject and the rest go on. `missed` collects
- * the ids of the rejected items (null when unreadable), for the step's listing.
+ * One item through a KWIGA normalizer, answered as every normalizer answers (`Normalized`): its
+ * row(s), or the item as a reject. Nested helpers give a record up by throwing `RejectError` deep
+ * inside it; this is the only place that turns such a throw into a reject (and, so that no item is
+ * ever lost, any other error a normalizer throws on a hostile item).
+ */
+export function normalizeItem<R>(item: unknown, normalize: (item: unknown) => R): Normalized<R> {
+  try {
+    return { ok: true, row: normalize(item) }
+  } catch (err) {
+    return rejected(errorMessage(err), item, recordKeyOf(item))
+  }
+}
+
+/**
+ * Normalize each item; an item that cannot be read becomes a reject and the rest go on. `missed`
+ * collects the ids of the rejected items (null when unreadable), for the step's listing.
  */
 export function normalizeEach<R>(
   items: readonly unknown[],
@@ -157,10 +171,10 @@ export function normalizeEach<R>(
 ): R[] {
   const out: R[] = []
   for (const item of items) {
-    try {
-      out.push(normalize(item))
-    } catch (err) {
-      rejects.push({ reason: errorMessage(err), raw: item, recordKey: recordKeyOf(item) })
+    const result = normalizeItem(item, normalize)
+    if (result.ok) out.push(result.row)
+    else {
+      rejects.push(result)
       missed?.push(keyOf(item))
     }
   }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { RejectError } from '../../errors.js'
-import type { RejectInput } from '../../contract.js'
+import { rejected, type RejectInput } from '../../contract.js'
 import { nestedReject, requireItem, type Row } from './normalize-item.js'
 import { arrayAt, decimal, enumAt, id, int, isItem, json, objectAt, priceAt, text, time, without, type Item } from './values.js'
 
@@ -83,7 +83,7 @@ export function normalizeContact(cabinet: string, raw: unknown): ContactRows {
     for (const tag of tags) {
       const tagId = isItem(tag) ? id(tag.id) : null
       if (tagId === null) {
-        rejects.push({ reason: `contact ${contactId}: tag without id`, raw: tag, recordKey: contactId })
+        rejects.push(rejected(`contact ${contactId}: tag without id`, tag, contactId))
         continue
       }
       rows.tags.push({ cabinet, tag_id: tagId, name: text((tag as Item).name) })
@@ -158,7 +158,7 @@ function addOrder(cabinet: string, contactId: string, raw: unknown, rows: Contac
       const productId = isItem(product) ? id(product.id) : null
       if (productId === null) {
         whole = false
-        rows.rejects.push({ reason: `order ${orderId}: product without a usable id`, raw: product, recordKey: orderId })
+        rows.rejects.push(rejected(`order ${orderId}: product without a usable id`, product, orderId))
         continue
       }
       const p = product as Item

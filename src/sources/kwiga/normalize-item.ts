@@ -1,6 +1,6 @@
 import type { Insertable } from 'kysely'
 import { RejectError } from '../../errors.js'
-import type { RejectInput } from '../../contract.js'
+import { rejected, type Rejected } from '../../contract.js'
 import type * as T from './tables.js'
 import { id, isItem, text, type Item } from './values.js'
 
@@ -21,6 +21,7 @@ export function recordKeyOf(value: unknown): string | null {
   return isItem(value) ? text(value.id) : null
 }
 
-export function nestedReject(what: string, err: unknown, raw: unknown): RejectInput {
-  return { reason: `${what}: ${(err as Error).message}`, raw, recordKey: recordKeyOf(raw) }
+/** A nested record (an order of a contact, a payment of an order) given up while its parent loads. */
+export function nestedReject(what: string, err: unknown, raw: unknown): Rejected {
+  return rejected(`${what}: ${(err as Error).message}`, raw, recordKeyOf(raw))
 }

@@ -1,6 +1,6 @@
 import type { Insertable } from 'kysely'
 import { RejectError } from '../../errors.js'
-import type { RejectInput } from '../../contract.js'
+import { rejected, type RejectInput } from '../../contract.js'
 import type * as T from './tables.js'
 import { arrayAt, bool, decimal, enumIntAt, id, int, isItem, json, objectAt, text, time, without, type Item } from './values.js'
 
@@ -169,7 +169,7 @@ function mapProgress<R>(raw: Item, key: string, idKey: string, rejects: RejectIn
     const entityId = isItem(p) ? id(p[idKey]) : null
     const row = entityId === null ? null : map(p as Item, entityId)
     if (row) rows.push(row)
-    else rejects.push({ reason: `${key} record without a usable key`, raw: p, recordKey: null })
+    else rejects.push(rejected(`${key} record without a usable key`, p))
   }
   return rows
 }
