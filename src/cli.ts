@@ -2,7 +2,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { systemClock } from './clock.js'
 import { loadConfig, sourceAccounts, type Config } from './config.js'
-import type { FileLoader, SourceModule, SyncOptions } from './contract.js'
+import type { FileLoader, SyncOptions } from './contract.js'
 import { openWarehouse, type Warehouse } from './db/index.js'
 import { migrateToLatest } from './db/migrate.js'
 import { dumpAll, dumpTable, dumpableTables, type DumpResult } from './dump.js'
@@ -77,11 +77,11 @@ export function printSummary(summary: SyncSummary): void {
  * `load-file --stream`: the source whose loader reads that stream; when several do, the one that has
  * `account` configured.
  */
-function fileLoaderFor(config: Config, stream: string, account: string): { source: SourceModule; files: FileLoader } {
+function fileLoaderFor(config: Config, stream: string, account: string): FileLoader {
   const candidates = allSources.filter((s) => s.files?.streams.includes(stream))
   const chosen = candidates.length > 1 ? candidates.filter((s) => sourceAccounts(config, s).some((a) => a.name === account)) : candidates
-  if (chosen.length !== 1) throw new EtlError('USAGE', `Cannot tell which source a ${stream} file of account "${account}" belongs to`)
-  return { source: chosen[0]!, files: chosen[0]!.files! }
+  if (chosen.length !== 1 || !chosen[0]!.files) throw new EtlError('USAGE', `Cannot tell which source a ${stream} file of account "${account}" belongs to`)
+  return chosen[0]!.files
 }
 
 export function buildProgram(): Command {
@@ -185,7 +185,7 @@ export function buildProgram(): Command {
     const { config, log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>())
     try {
       const { account, stream, file, ...options } = o
-      const source = fileLoaderFor(config, stream, account).files.source({ account, stream, file, options })
+      const source = fileLoaderFor(config, stream, account).source({ account, stream, file, options })
       const progress = new ProgressReporter(log).start()
       const summary = await runSync({
         warehouse,
