@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import ExcelJS from 'exceljs'
@@ -283,5 +284,45 @@ describe('xlsx cell values', () => {
     const out = path.join(dir, 'refused.xlsx')
     await expect(dumpTable(wh, config, { table: 'getcourse.sheet_sample', out, xlsx: true, gzip: true })).rejects.toMatchObject({ code: 'USAGE' })
     await expect(dumpTable(wh, config, { table: 'getcourse.sheet_sample', out, xlsx: true, excel: true })).rejects.toThrow(/--xlsx/)
+  })
+})
+
+describe('dump --xlsx / --locale from the command line', () => {
+  const CLI = path.resolve('bin/course-etl.js')
+  const run = (args: string[]) => {
+    const cfg = path.join(dir, 'cli.yaml')
+    writeFileSync(
+      cfg,
+      'database: ${WAREHOUSE_URL}\ndataDir: ./data\ngetcourse:\n  - name: msk\n    account: msk\n    key: ${GC_KEY}\n    timezone: Europe/Moscow\n',
+    )
+    return spawnSync(process.execPath, [CLI, '--config', cfg, 'dump', ...args], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 90_000,
+      env: { ...process.env, WAREHOUSE_URL: wh.url ?? '', GC_KEY: 'sheets-key-00000', LOG_LEVEL: 'warn', DATABASE_URL: '', ETL_CONFIG: '' },
+    })
+  }
+
+  it('writes a workbook and says so; refuses --locale without --excel and --xlsx with --gzip, leaving nothing', async (ctx) => {
+    if (!wh.url) return ctx.skip() // the child process needs a server database
+    const out = path.join(dir, 'cli', 'sample.xlsx')
+    const ok = run(['--table', 'getcourse.sheet_sample', '--account', 'msk', '--xlsx', '--out', out])
+    expect(ok.status, ok.stderr).toBe(0)
+    expect(ok.stdout).toBe(`getcourse.sheet_sample: ${db.length} rows → ${out}\n`)
+    expect(readFileSync(out).subarray(0, 2).toString()).toBe('PK') // a zip container
+
+    const locale = run(['--table', 'getcourse.sheet_sample', '--locale', 'en', '--out', path.join(dir, 'cli', 'x.csv')])
+    expect(locale.status).toBe(1)
+    expect(locale.stderr.trim().split('\n').at(-1)).toBe(
+      'course-etl: USAGE: --locale applies to --excel CSV (an --xlsx workbook stores numbers, not their spelling)',
+    )
+    const gzip = run(['--table', 'getcourse.sheet_sample', '--xlsx', '--gzip', '--out', path.join(dir, 'cli', 'y.xlsx')])
+    expect(gzip.status).toBe(1)
+    expect(gzip.stderr.trim().split('\n').at(-1)).toMatch(/^course-etl: USAGE: --xlsx writes a workbook/)
+    const bad = run(['--table', 'getcourse.sheet_sample', '--excel', '--locale', 'de', '--out', path.join(dir, 'cli', 'z.csv')])
+    expect(bad.status).toBe(1)
+    expect(bad.stderr).toContain("argument 'de' is invalid. Allowed choices are ru, en.")
+    expect(readdirSync(path.join(dir, 'cli')).sort()).toEqual(['sample.xlsx'])
+    expect(existsSync(path.join(dir, 'cli', 'y.xlsx'))).toBe(false)
   })
 })
