@@ -6,7 +6,7 @@ import ExcelJS from 'exceljs'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseConfig } from '../../src/config.js'
-import { dumpTable } from '../../src/dump.js'
+import { dumpAll, dumpTable } from '../../src/dump.js'
 import { cellValue, columnLetter, escapeXstring } from '../../src/xlsx.js'
 import { type CalcCell, hasCalc, openInCalc, openInCalcRaw } from '../support/calc.js'
 import { createTestWarehouse, type TestWarehouse } from '../support/database.js'
@@ -262,6 +262,31 @@ describe.runIf(hasCalc || process.env.CI)('dump opened in LibreOffice Calc (ru-R
     )
     expect(book.worksheets[0]!.views[0]).toMatchObject({ state: 'frozen', ySplit: 1 })
     expect(book.worksheets[0]!.autoFilter).toBe(`A1:K${db.length + 1}`)
+  })
+})
+
+describe('dump --all --xlsx', () => {
+  it('writes one workbook per dumpable table', async () => {
+    const outDir = path.join(dir, 'all-xlsx')
+    const results = await dumpAll(wh, config, outDir, { account: 'msk', xlsx: true })
+    expect(results.every((r) => r.file.endsWith('.xlsx'))).toBe(true)
+    expect(results.find((r) => r.table === 'getcourse.sheet_sample')).toMatchObject({ rows: db.length, file: path.join(outDir, 'getcourse.sheet_sample.xlsx') })
+    expect(readdirSync(outDir).sort()).toEqual(results.map((r) => path.basename(r.file)).sort())
+    const book = new ExcelJS.Workbook()
+    await book.xlsx.readFile(path.join(outDir, 'analytics.revenue_daily.xlsx'))
+    expect(book.worksheets[0]!.getRow(1).values).toEqual([
+      undefined,
+      'source',
+      'account',
+      'day',
+      'timezone',
+      'currency',
+      'orders',
+      'amount',
+      'refunds',
+      'refunded_amount',
+      'net_amount',
+    ])
   })
 })
 
