@@ -1,7 +1,6 @@
 import { createWriteStream, rmSync } from 'node:fs'
 import { mkdir, rename, rm } from 'node:fs/promises'
 import path from 'node:path'
-import { once } from 'node:events'
 import { Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGzip } from 'node:zlib'
@@ -12,7 +11,7 @@ import pg from 'pg'
 import { to as copyTo } from 'pg-copy-streams'
 import type { Db, Warehouse } from './db/index.js'
 import { EtlError } from './errors.js'
-import { createXlsxSink, type CellKind } from './xlsx.js'
+import { type CellKind, writeWorkbook } from './xlsx.js'
 
 /** Schemas whose tables and views may be dumped; `etl` only for run history and rejects. */
 const DUMPABLE_SCHEMAS = ['getcourse', 'kwiga', 'analytics']
@@ -289,19 +288,8 @@ export async function dumpTable(warehouse: Warehouse, config: Config, options: D
           }
         }
         if (mode.kind === 'xlsx') {
-          const out = createWriteStream(temp)
-          const book = createXlsxSink(
-            out,
-            options.table,
-            columns.map((c) => ({ name: c.name, kind: cellKind(c.type) })),
-          )
-          const done = once(out, 'close')
-          for await (const batch of source()) {
-            signal?.throwIfAborted()
-            await book.write(batch)
-          }
-          ;({ rows, truncated } = await book.end())
-          await done
+          const sheet = columns.map((c) => ({ name: c.name, kind: cellKind(c.type) }))
+          ;({ rows, truncated } = await writeWorkbook(temp, options.table, sheet, source(), signal))
           return
         }
         const csv = csvWriter(

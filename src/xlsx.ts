@@ -1,4 +1,5 @@
 import { once } from 'node:events'
+import { createWriteStream } from 'node:fs'
 import type { Writable } from 'node:stream'
 import ExcelJS from 'exceljs'
 
@@ -65,6 +66,35 @@ export interface XlsxSink {
   write(batch: readonly (readonly (string | null)[])[]): Promise<void>
   /** Finishes the workbook; resolves once every byte is handed to the output stream. */
   end(): Promise<{ rows: number; truncated: number; sheets: number }>
+}
+
+/**
+ * Writes `batches` to a new workbook at `file`. On failure or abort the file stream is destroyed (the
+ * caller removes the file); resolves once the file is closed.
+ */
+export async function writeWorkbook(
+  file: string,
+  name: string,
+  columns: readonly SheetColumn[],
+  batches: AsyncIterable<readonly (readonly (string | null)[])[]>,
+  signal?: AbortSignal,
+): Promise<{ rows: number; truncated: number; sheets: number }> {
+  const out = createWriteStream(file)
+  const closed = once(out, 'close')
+  closed.catch(() => {}) // awaited below; a failure surfaces through the write path first
+  try {
+    const book = createXlsxSink(out, name, columns)
+    for await (const batch of batches) {
+      signal?.throwIfAborted()
+      await book.write(batch)
+    }
+    const result = await book.end()
+    await closed
+    return result
+  } catch (err) {
+    out.destroy()
+    throw err
+  }
 }
 
 /** Sheet names: at most 31 characters, none of `[]:*?/\`. */

@@ -7,7 +7,8 @@ import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseConfig } from '../../src/config.js'
 import { dumpAll, dumpTable } from '../../src/dump.js'
-import { cellValue, columnLetter, escapeXstring } from '../../src/xlsx.js'
+import { EtlError } from '../../src/errors.js'
+import { cellValue, columnLetter, escapeXstring, writeWorkbook } from '../../src/xlsx.js'
 import { type CalcCell, hasCalc, openInCalc, openInCalcRaw } from '../support/calc.js'
 import { createTestWarehouse, type TestWarehouse } from '../support/database.js'
 
@@ -303,6 +304,25 @@ describe('xlsx cell values', () => {
     expect(cellValue('boolean', 'false')).toBe(false)
     expect([1, 26, 27, 52, 703].map(columnLetter)).toEqual(['A', 'Z', 'AA', 'AZ', 'AAA'])
     expect(cellValue('text', null)).toBeNull()
+  })
+
+  it('a stopped --xlsx dump fails with ABORTED and leaves no file behind', async () => {
+    const out = path.join(dir, 'stopped', 'sample.xlsx')
+    const controller = new AbortController()
+    controller.abort(new EtlError('ABORTED', 'received SIGINT'))
+    await expect(dumpTable(wh, config, { table: 'getcourse.sheet_sample', out, xlsx: true, signal: controller.signal })).rejects.toMatchObject({
+      code: 'ABORTED',
+    })
+    expect(existsSync(path.dirname(out)) ? readdirSync(path.dirname(out)) : []).toEqual([])
+    // Stopped between batches: the workbook rejects with the stop reason and its file stream is closed.
+    const mid = new AbortController()
+    async function* batches() {
+      yield [['1']]
+      mid.abort(new EtlError('ABORTED', 'received SIGTERM'))
+      yield [['2']]
+    }
+    const file = path.join(dir, 'stopped-mid.xlsx')
+    await expect(writeWorkbook(file, 't', [{ name: 'id', kind: 'number' }], batches(), mid.signal)).rejects.toMatchObject({ code: 'ABORTED' })
   })
 
   it('refuses --xlsx with --gzip or --excel before writing anything', async () => {
