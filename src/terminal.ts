@@ -26,8 +26,15 @@ export class LiveTerminal extends Writable {
     super({ decodeStrings: false })
   }
 
+  private exitHook = false
+
   /** Replaces the live block (an empty list removes it). */
   setLines(lines: readonly string[]): void {
+    if (lines.length && !this.exitHook) {
+      // A forced exit (second Ctrl-C) must not leave stale status lines on the screen.
+      this.exitHook = true
+      process.once('exit', () => this.setLines([]))
+    }
     this.lines = [...lines]
     this.out.write(this.erase() + this.draw())
   }
