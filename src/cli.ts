@@ -219,7 +219,7 @@ export function buildProgram(): Command {
 
   program
     .command('dump')
-    .description('write a warehouse table or view to CSV (streamed; the file appears complete or not at all)')
+    .description('write a warehouse table or view to CSV or xlsx (streamed; the file appears complete or not at all)')
     .option('--table <schema.table>', 'table or view to dump (see --list)')
     .option('--all', 'dump every dumpable table and view, one file each')
     .option('--out <file>', 'output file (with --table)')
@@ -227,7 +227,9 @@ export function buildProgram(): Command {
     .option('--columns <list>', 'only these columns, in this order', list)
     .option('--since <date>', 'rows with created_at (else synced_at) on or after this day', day)
     .option('--account <name>', 'only this account / cabinet')
-    .option('--excel', 'UTF-8 BOM, ";" delimiter, CRLF, local dates: opens directly in Excel / LibreOffice')
+    .option('--excel', 'CSV for spreadsheets: UTF-8 BOM, CRLF, local dates, separator and decimal mark of --locale')
+    .addOption(new Option('--locale <locale>', 'with --excel: ru = ";" and decimal commas (default), en = "," and decimal points').choices(['ru', 'en']))
+    .option('--xlsx', 'a real workbook: numbers, dates and text as typed cells, frozen header, autofilter')
     .option('--gzip', 'gzip the file (adds .gz)')
     .option('--list', 'print the dumpable tables and views')
     .action(
@@ -241,6 +243,8 @@ export function buildProgram(): Command {
           since?: string
           account?: string
           excel?: boolean
+          locale?: 'ru' | 'en'
+          xlsx?: boolean
           gzip?: boolean
           list?: boolean
         },
@@ -254,7 +258,8 @@ export function buildProgram(): Command {
           }
           // Ctrl-C / SIGTERM stop the dump and remove its temporary file (the default action would leave it).
           const signal = shutdownSignal(log, 'removing the unfinished file')
-          const common = { since: o.since, account: o.account, excel: o.excel, gzip: o.gzip, signal }
+          if (o.locale && !o.excel) throw new EtlError('USAGE', '--locale applies to --excel CSV (an --xlsx workbook stores numbers, not their spelling)')
+          const common = { since: o.since, account: o.account, excel: o.excel, locale: o.locale, xlsx: o.xlsx, gzip: o.gzip, signal }
           let results: DumpResult[]
           if (o.all) {
             if (!o.outDir || o.table) throw new EtlError('USAGE', 'use --all with --out-dir DIR (and without --table)')
@@ -263,7 +268,10 @@ export function buildProgram(): Command {
             if (!o.table || !o.out) throw new EtlError('USAGE', 'use --table SCHEMA.TABLE --out FILE, or --all --out-dir DIR')
             results = [await dumpTable(warehouse, config, { ...common, table: o.table, out: o.out, columns: o.columns })]
           }
-          for (const r of results) process.stdout.write(`${r.table}: ${r.rows} rows → ${r.file}\n`)
+          for (const r of results) {
+            const cut = r.truncated ? ` (${r.truncated} text cell(s) cut to Excel's 32,767 characters)` : ''
+            process.stdout.write(`${r.table}: ${r.rows} rows → ${r.file}${cut}\n`)
+          }
         } finally {
           await warehouse.close()
         }

@@ -1,7 +1,7 @@
 import { parse } from 'csv-parse/sync'
 import { stringify } from 'csv-stringify/sync'
 import { describe, expect, it } from 'vitest'
-import { CopyCsvFramer, EXCEL, PLAIN, encodeCsv, type CsvFormat } from './csv.js'
+import { CopyCsvFramer, EXCEL, EXCEL_EN, PLAIN, encodeCsv, type CsvFormat } from './csv.js'
 
 const corpus: (string | null)[][] = [
   ['plain', 'Кириллица', '', null, '12 000,00'],
@@ -62,7 +62,7 @@ async function frame(chunks: Buffer[], format: CsvFormat): Promise<{ text: strin
 
 describe('CopyCsvFramer (the COPY path of dump)', () => {
   const records = [...corpus, ['Ivan;=1+1', 'a,=2+2', 'x;y,z', ';', ','], ['«Телеграм», 10%', '"q";', null, '', 'last;']]
-  for (const format of [PLAIN, EXCEL]) {
+  for (const format of [PLAIN, EXCEL, EXCEL_EN]) {
     it(`turns Postgres' CSV into exactly what encodeCsv writes, however the chunks fall (${JSON.stringify(format)})`, async () => {
       const copy = Buffer.from(postgresCsv(records, format.delimiter))
       const expected = `h\n${encodeCsv(records, format)}`

@@ -33,9 +33,8 @@ export function encodeCsv(batch: readonly (readonly (string | null)[])[], format
   return out
 }
 
-/** The two formats dump writes. */
+/** The formats dump writes: plain, and spreadsheet CSV per locale (below). */
 export const PLAIN: CsvFormat = { delimiter: ',', eol: '\n' }
-export const EXCEL: CsvFormat = { delimiter: ';', eol: '\r\n' }
 
 const QUOTE = 0x22
 const LF = 0x0a
@@ -157,3 +156,10 @@ export class CopyCsvFramer extends Transform {
 }
 
 const CRLF = Buffer.from('\r\n')
+
+/** Spreadsheet locales of `dump --excel`: the separator and decimal mark their spreadsheets read. */
+export type Locale = 'ru' | 'en'
+/** `ru`: `;` between fields, decimal commas (numbers are written `2900,00`); `en`: `,` and decimal points. */
+export const EXCEL: CsvFormat = { delimiter: ';', eol: '\r\n' }
+export const EXCEL_EN: CsvFormat = { delimiter: ',', eol: '\r\n' }
+export const excelFormat = (locale: Locale): CsvFormat => (locale === 'en' ? EXCEL_EN : EXCEL)

@@ -176,7 +176,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     print(`warehouse ${warehouse.label}: ${first ? 'empty, full sync' : 'seen before, incremental sync'}…`)
 
     const syncStarted = Date.now()
-    const progress = new ProgressReporter(log, options.progress ?? Boolean(process.stderr.isTTY)).start()
+    const progress = new ProgressReporter(log, options.progress === false ? { terminal: undefined } : {}).start()
     const summary = await runSync({
       warehouse,
       config,

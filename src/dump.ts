@@ -4,7 +4,7 @@ import path from 'node:path'
 import { Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGzip } from 'node:zlib'
-import { CopyCsvFramer, EXCEL, PLAIN, encodeCsv } from './csv.js'
+import { CopyCsvFramer, PLAIN, encodeCsv, excelFormat, type CsvFormat, type Locale } from './csv.js'
 import { CompiledQuery, sql } from 'kysely'
 import { sourceAccounts, type Config } from './config.js'
 import pg from 'pg'
@@ -12,6 +12,7 @@ import { to as copyTo } from 'pg-copy-streams'
 import type { Db, Warehouse } from './db/index.js'
 import { EtlError } from './errors.js'
 import { allSources } from './sources/index.js'
+import { type CellKind, writeWorkbook } from './xlsx.js'
 
 /** Schemas whose tables and views may be dumped: each source's and `analytics`; `etl` only for run history and rejects. */
 const dumpableSchemas = () => [...new Set([...allSources.flatMap((s) => s.schemas ?? [s.name]), 'analytics'])]
@@ -28,6 +29,10 @@ export interface DumpOptions {
   account?: string
   /** UTF-8 BOM, `;`, CRLF, local `YYYY-MM-DD HH:MM:SS` dates: what Excel/LibreOffice in Russian locales expect. */
   excel?: boolean
+  /** With `excel`: `ru` (default) `;` and decimal commas; `en` `,` and decimal points. */
+  locale?: Locale
+  /** A real workbook instead of CSV: typed cells, frozen header, autofilter (src/xlsx.ts). */
+  xlsx?: boolean
   gzip?: boolean
   /** Rows fetched from the cursor at a time. @default 5000 */
   fetchSize?: number
@@ -44,7 +49,12 @@ export interface DumpResult {
   file: string
   rows: number
   bytes?: number
+  /** xlsx: text cells cut to Excel's 32,767 characters. */
+  truncated?: number
 }
+
+/** What a dump writes: plain CSV, spreadsheet CSV for a locale, or a workbook. */
+type Mode = { kind: 'plain' } | { kind: 'excel'; locale: Locale } | { kind: 'xlsx' }
 
 interface ColumnInfo {
   name: string
@@ -89,9 +99,8 @@ function literal(value: string): string {
 }
 
 /** Batches of records → CSV text, header first (with a BOM for Excel). */
-function csvWriter(columns: string[], excel: boolean, counted: (n: number) => void): Transform {
-  const format = excel ? EXCEL : PLAIN
-  const header = (excel ? '\ufeff' : '') + encodeCsv([columns], format)
+function csvWriter(columns: string[], format: CsvFormat, counted: (n: number) => void): Transform {
+  const header = (format === PLAIN ? '' : '\ufeff') + encodeCsv([columns], format)
   let first = true
   return new Transform({
     writableObjectMode: true,
@@ -116,17 +125,37 @@ function neutralizeSql(expr: string): string {
 // Arrays are not here: their JSON form always starts with "[", never a formula character.
 const TEXT_LIKE = /^(text|character|character varying|name|citext)\b/
 
-function selectExpression(c: ColumnInfo, excel: boolean, tzCase: () => string, inSql: boolean): string {
-  const expr = baseExpression(c, excel, tzCase)
-  return inSql && TEXT_LIKE.test(c.type) ? neutralizeSql(expr) : expr
+const NUMERIC = /^(smallint|integer|bigint|numeric|real|double precision)\b/
+
+/** The xlsx cell type of a Postgres type; arrays and json are text (their JSON). */
+export function cellKind(type: string): CellKind {
+  if (type.endsWith('[]')) return 'text'
+  if (NUMERIC.test(type)) return 'number'
+  if (type.startsWith('timestamp')) return 'datetime'
+  if (type === 'date') return 'date'
+  if (type === 'boolean') return 'boolean'
+  return 'text'
 }
 
-function baseExpression(c: ColumnInfo, excel: boolean, tzCase: () => string): string {
+function selectExpression(c: ColumnInfo, mode: Mode, tzCase: () => string, inSql: boolean): string {
+  const expr = baseExpression(c, mode, tzCase)
+  return inSql && mode.kind !== 'xlsx' && TEXT_LIKE.test(c.type) ? neutralizeSql(expr) : expr
+}
+
+function baseExpression(c: ColumnInfo, mode: Mode, tzCase: () => string): string {
   const col = ident(c.name)
+  if (mode.kind === 'xlsx' && cellKind(c.type) === 'datetime') {
+    const at = c.type.startsWith('timestamp with time zone') ? `${col} at time zone ${tzCase()}` : col
+    return `to_char(${at}, 'YYYY-MM-DD"T"HH24:MI:SS.MS')`
+  }
+  if (mode.kind === 'excel' && mode.locale === 'ru' && NUMERIC.test(c.type) && !c.type.endsWith('[]')) return `replace(${col}::text, '.', ',')`
   if (c.type.startsWith('timestamp with time zone')) {
-    return excel ? `to_char(${col} at time zone ${tzCase()}, 'YYYY-MM-DD HH24:MI:SS')` : `to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
+    return mode.kind === 'excel'
+      ? `to_char(${col} at time zone ${tzCase()}, 'YYYY-MM-DD HH24:MI:SS')`
+      : `to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
   }
   if (c.type.startsWith('timestamp')) return `to_char(${col}, 'YYYY-MM-DD HH24:MI:SS')`
+  if (c.type === 'date') return `to_char(${col}, 'YYYY-MM-DD')`
   // One unambiguous form for arrays: the JSON array (`["скидка, 10%","из «Телеграма»"]`, `[]`); joining
   // with ", " could not be split back. json/jsonb cells are their JSON text already.
   if (c.type.endsWith('[]')) return `array_to_json(${col})::text`
@@ -178,7 +207,7 @@ export async function dumpTable(warehouse: Warehouse, config: Config, options: D
   }
   const has = (n: string) => all.some((a) => a.name === n)
   const accountCol = accountColumns().find(has) ?? null
-  const viaCopy = Boolean(warehouse.pool) && options.strategy !== 'cursor'
+  const viaCopy = Boolean(warehouse.pool) && options.strategy !== 'cursor' && !options.xlsx
   // Every value reaches SQL as a bind parameter (cursor) or a driver-escaped literal (COPY), never pasted.
   const params: string[] = []
   const param = (v: string) => {
@@ -201,7 +230,11 @@ export async function dumpTable(warehouse: Warehouse, config: Config, options: D
     }
     return tz
   }
-  const selectList = columns.map((c) => `${selectExpression(c, Boolean(options.excel), tzCase, viaCopy)} as ${ident(c.name)}`).join(', ')
+  if (options.xlsx && (options.excel || options.gzip))
+    throw new EtlError('USAGE', '--xlsx writes a workbook (already zip-compressed): use it without --excel and --gzip')
+  const mode: Mode = options.xlsx ? { kind: 'xlsx' } : options.excel ? { kind: 'excel', locale: options.locale ?? 'ru' } : { kind: 'plain' }
+  const format = mode.kind === 'excel' ? excelFormat(mode.locale) : PLAIN
+  const selectList = columns.map((c) => `${selectExpression(c, mode, tzCase, viaCopy)} as ${ident(c.name)}`).join(', ')
   const where: string[] = []
   if (options.account && (accountCol || !options.lenient)) {
     if (!accountCol) throw new EtlError('DUMP_INVALID', `${options.table} has no account/cabinet column for --account`)
@@ -225,13 +258,9 @@ export async function dumpTable(warehouse: Warehouse, config: Config, options: D
   const fetchSize = options.fetchSize ?? 5000
   let rows = 0
 
-  const csv = csvWriter(
-    columns.map((c) => c.name),
-    Boolean(options.excel),
-    (n) => (rows += n),
-  )
+  let truncated: number | undefined
   trackTemp(temp)
-  const sink: NodeJS.WritableStream[] = options.gzip ? [createGzip(), createWriteStream(temp)] : [createWriteStream(temp)]
+  const sink = (): NodeJS.WritableStream[] => (options.gzip ? [createGzip(), createWriteStream(temp)] : [createWriteStream(temp)])
   try {
     if (viaCopy) {
       // Server: Postgres writes the CSV itself (COPY … FORMAT csv: NULL bare, '' quoted), with formula
@@ -240,9 +269,9 @@ export async function dumpTable(warehouse: Warehouse, config: Config, options: D
       const client = await warehouse.pool!.connect()
       let failed: Error | undefined
       try {
-        const copySql = `copy (${query}) to stdout with (format csv, delimiter '${options.excel ? ';' : ','}')`
-        const header = (options.excel ? '\ufeff' : '') + encodeCsv([columns.map((c) => c.name)], options.excel ? EXCEL : PLAIN)
-        await pipeline(client.query(copyTo(copySql)), new CopyCsvFramer(header, options.excel ? EXCEL : PLAIN, (n) => (rows += n)), ...(sink as [Transform]), {
+        const copySql = `copy (${query}) to stdout with (format csv, delimiter '${format.delimiter}')`
+        const header = (mode.kind === 'excel' ? '\ufeff' : '') + encodeCsv([columns.map((c) => c.name)], format)
+        await pipeline(client.query(copyTo(copySql)), new CopyCsvFramer(header, format, (n) => (rows += n)), ...(sink() as [Transform]), {
           signal,
         })
       } catch (err) {
@@ -256,14 +285,26 @@ export async function dumpTable(warehouse: Warehouse, config: Config, options: D
       // Embedded: a cursor in a transaction, fetched in batches.
       await warehouse.db.transaction().execute(async (trx) => {
         await trx.executeQuery(CompiledQuery.raw(`declare dump_cursor no scroll cursor for ${query}`, params))
+        // xlsx cells hold the text as it is (a string cell is never a formula); CSV cells are neutralized.
+        const cell = mode.kind === 'xlsx' ? (v: string) => v : neutralizeCell
         async function* source() {
           for (;;) {
             const { rows: batch } = await sql.raw<Record<string, string | null>>(`fetch ${fetchSize} from dump_cursor`).execute(trx)
             if (!batch.length) return
-            yield batch.map((r) => columns.map((c) => (r[c.name] == null ? null : neutralizeCell(r[c.name]!))))
+            yield batch.map((r) => columns.map((c) => (r[c.name] == null ? null : cell(r[c.name]!))))
           }
         }
-        await pipeline(Readable.from(source()), csv, ...(sink as [Transform]), { signal })
+        if (mode.kind === 'xlsx') {
+          const sheet = columns.map((c) => ({ name: c.name, kind: cellKind(c.type) }))
+          ;({ rows, truncated } = await writeWorkbook(temp, options.table, sheet, source(), signal))
+          return
+        }
+        const csv = csvWriter(
+          columns.map((c) => c.name),
+          format,
+          (n) => (rows += n),
+        )
+        await pipeline(Readable.from(source()), csv, ...(sink() as [Transform]), { signal })
       })
     }
     await rename(temp, file)
@@ -273,7 +314,7 @@ export async function dumpTable(warehouse: Warehouse, config: Config, options: D
   } finally {
     liveTemps.delete(temp)
   }
-  return { table: options.table, file, rows }
+  return { table: options.table, file, rows, ...(truncated ? { truncated } : {}) }
 }
 
 /** `dump --all`: one file per dumpable table, named `<schema>.<table>.csv`. */
@@ -285,7 +326,7 @@ export async function dumpAll(
 ): Promise<DumpResult[]> {
   const results: DumpResult[] = []
   for (const table of await dumpableTables(warehouse.db)) {
-    results.push(await dumpTable(warehouse, config, { ...options, lenient: true, table, out: path.join(outDir, `${table}.csv`) }))
+    results.push(await dumpTable(warehouse, config, { ...options, lenient: true, table, out: path.join(outDir, `${table}.${options.xlsx ? 'xlsx' : 'csv'}`) }))
   }
   return results
 }

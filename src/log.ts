@@ -1,4 +1,6 @@
 import { pino, type Logger } from 'pino'
+import { prettyFactory } from 'pino-pretty'
+import { stderrTerminal } from './terminal.js'
 
 export type { Logger }
 
@@ -55,8 +57,13 @@ export function createLogger(options: LogOptions = {}): Logger {
   }
   const base = { level, hooks, base: undefined, serializers: { err: (e: unknown) => redactDeep(e) } }
   if (options.destination) return pino(base, options.destination as pino.DestinationStream)
-  if (pretty) {
-    return pino({ ...base, transport: { target: 'pino-pretty', options: { destination: 2, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } } })
+  const prettyOptions = { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' }
+  // On a terminal, lines go through the live terminal so that they print above the progress lines.
+  const terminal = pretty ? stderrTerminal() : undefined
+  if (terminal) {
+    const format = prettyFactory({ ...prettyOptions, colorize: true })
+    return pino(base, { write: (line: string) => terminal.print(format(line)) })
   }
+  if (pretty) return pino({ ...base, transport: { target: 'pino-pretty', options: { destination: 2, ...prettyOptions } } })
   return pino(base, pino.destination(2))
 }

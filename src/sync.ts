@@ -36,7 +36,8 @@ export interface SyncDeps {
    * budget) lends its slot to the next account meanwhile. @default config.concurrency
    */
   concurrency?: number
-  onProgress?: (stream: StreamKey, p: Progress & { rows: number }) => void
+  /** Progress of each stream (src/progress.ts); `ended` once the stream is over, whatever its outcome. */
+  onProgress?: (stream: StreamKey, p: Progress & { rows: number; ended?: boolean }) => void
 }
 
 export interface StreamResult extends StreamKey {
@@ -239,6 +240,7 @@ async function runStream<S>(
     return { ...key, runId, status, counts, message, errorCode: code }
   } finally {
     clearInterval(heart)
+    deps.onProgress?.(key, { ...lastProgress, rows: counts.read, ended: true })
   }
 }
 

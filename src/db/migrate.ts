@@ -17,8 +17,11 @@ export function listMigrations(dir = MIGRATIONS_DIR): Migration[] {
   const files = readdirSync(dir).filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f))
   const migrations = files.map((f) => ({ id: Number(f.slice(0, 4)), name: f.replace(/\.sql$/, ''), file: path.join(dir, f) }))
   migrations.sort((a, b) => a.id - b.id)
+  // Numbers are unique and applied in order. Gaps are allowed: parallel branches reserve numbers
+  // (0006–0009) and a branch is tested before the lower numbers are merged.
   migrations.forEach((m, i) => {
-    if (m.id !== i + 1) throw new EtlError('MIGRATION_FAILED', `Migrations must be numbered 0001, 0002, … without gaps; found ${m.name}`)
+    if (i > 0 && m.id === migrations[i - 1]!.id)
+      throw new EtlError('MIGRATION_FAILED', `Two migrations are numbered ${m.id}: ${migrations[i - 1]!.name}, ${m.name}`)
   })
   return migrations
 }

@@ -134,9 +134,19 @@ describe('dump', () => {
   })
 
   it('the server COPY path and the cursor path write identical files', async () => {
-    for (const excel of [false, true]) {
-      const a = await dumpTable(wh, config, { table: 'getcourse.dump_sample', out: path.join(dir, `s-copy-${excel}.csv`), excel })
-      const b = await dumpTable(wh, config, { table: 'getcourse.dump_sample', out: path.join(dir, `s-cursor-${excel}.csv`), excel, strategy: 'cursor' })
+    for (const [excel, locale] of [
+      [false, undefined],
+      [true, 'ru'],
+      [true, 'en'],
+    ] as const) {
+      const a = await dumpTable(wh, config, { table: 'getcourse.dump_sample', out: path.join(dir, `s-copy-${excel}-${locale}.csv`), excel, locale })
+      const b = await dumpTable(wh, config, {
+        table: 'getcourse.dump_sample',
+        out: path.join(dir, `s-cursor-${excel}-${locale}.csv`),
+        excel,
+        locale,
+        strategy: 'cursor',
+      })
       expect(a.rows).toBe(6)
       expect(b.rows).toBe(6)
       expect(readFileSync(a.file, 'utf8')).toBe(readFileSync(b.file, 'utf8'))
@@ -219,7 +229,7 @@ describe('dump', () => {
         [
           '--headless',
           `-env:UserInstallation=file://${path.join(dir, 'lo-profile')}`,
-          '--infilter=CSV:59,34,76,1',
+          '--infilter=CSV:59,34,76,1,,1049', // ru-RU: the locale --excel (--locale ru) writes for
           '--convert-to',
           'csv:Text - txt - csv (StarCalc):44,34,76,1',
           '--outdir',
@@ -243,7 +253,7 @@ describe('dump', () => {
       [
         '--headless',
         `-env:UserInstallation=file://${path.join(dir, 'lo-profile')}`,
-        '--infilter=CSV:59,34,76,1',
+        '--infilter=CSV:59,34,76,1,,1049', // ru-RU: the locale --excel (--locale ru) writes for
         '--convert-to',
         'csv:Text - txt - csv (StarCalc):44,34,76,1',
         '--outdir',

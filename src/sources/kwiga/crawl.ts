@@ -102,7 +102,7 @@ export async function* runCrawl<C, S extends CrawlState<C>>(options: CrawlOption
       idPath: step.idPath,
       startPage: plan.page,
     })) {
-      ctx.progress({ phase: `${step.label} page ${page.number}${page.lastPage ? `/${page.lastPage}` : ''}` })
+      ctx.progress({ phase: `${step.label} pages`, done: page.number, total: page.lastPage ?? undefined })
       const load = await options.load(step, page, plan.candidate)
       plan.candidate = load.candidate
       if (load.broken || page.notFound) plan.broken = [...(plan.broken ?? []), plan.step]
