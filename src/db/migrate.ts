@@ -17,8 +17,11 @@ export function listMigrations(dir = MIGRATIONS_DIR): Migration[] {
   const files = readdirSync(dir).filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f))
   const migrations = files.map((f) => ({ id: Number(f.slice(0, 4)), name: f.replace(/\.sql$/, ''), file: path.join(dir, f) }))
   migrations.sort((a, b) => a.id - b.id)
+  // Numbers are handed out to parallel branches, so one branch may lack another's number: gaps are
+  // allowed, two files with one number are not.
   migrations.forEach((m, i) => {
-    if (m.id !== i + 1) throw new EtlError('MIGRATION_FAILED', `Migrations must be numbered 0001, 0002, … without gaps; found ${m.name}`)
+    if (i > 0 && m.id === migrations[i - 1]!.id)
+      throw new EtlError('MIGRATION_FAILED', `Two migrations are numbered ${m.id}: ${migrations[i - 1]!.name}, ${m.name}`)
   })
   return migrations
 }

@@ -83,6 +83,17 @@ export interface ListingKeysTable {
   key: string
 }
 
+/** A scheduler replica (migrations/0008_replicas.sql, src/db/replicas.ts). */
+export interface ReplicasTable {
+  id: string
+  host: string
+  pid: number
+  started_at: Generated<Timestamp>
+  heartbeat_at: Generated<Timestamp>
+  http: string | null
+  doing: Generated<Json>
+}
+
 export interface EtlTables {
   'etl.runs': RunsTable
   'etl.stream_state': StreamStateTable
@@ -90,6 +101,7 @@ export interface EtlTables {
   'etl.schema_migrations': SchemaMigrationsTable
   'etl.listings': ListingsTable
   'etl.listing_keys': ListingKeysTable
+  'etl.replicas': ReplicasTable
 }
 
 /** Every table of the warehouse: the etl bookkeeping and each source's tables (`SourceTables`, see contract.ts). */
