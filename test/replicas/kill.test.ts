@@ -210,6 +210,16 @@ describe.skipIf(!server)('three replicas on three hosts, one killed mid-job', ()
         select stream, sum(rows_inserted)::int as n from etl.runs where source = 'getcourse' and account = ${a.name} group by stream`.execute(db)
       expect(Object.fromEntries(inserted.filter((r) => r.stream in want).map((r) => [r.stream, r.n])), `${a.name} rows inserted`).toEqual(want)
     }
+    // The GetCourse rules held across replicas: one export of ours forming per account at a time, never a
+    // 905 from meeting our own, and every request in the shared ledger before it was sent.
+    for (const a of GC) {
+      expect(gc.stats(a.account).maxConcurrentForming, a.name).toBeLessThanOrEqual(1)
+      const sent = gc.requests.filter((r) => r.account === a.account)
+      expect(sent.filter((r) => r.errorCode === 905)).toEqual([])
+      const school = new URL(gc.urlFor(a.account)).host.toLowerCase()
+      const { rows: ledger } = await sql<{ n: number }>`select count(*)::int as n from etl.getcourse_requests where account = ${school}`.execute(db)
+      expect(ledger[0]!.n, `${a.name} ledger`).toBeGreaterThanOrEqual(sent.length)
+    }
     for (const c of KW) {
       const want = expectedCounts(kw.dataset(c.hash))
       const got: Record<string, number> = {}
@@ -226,6 +236,14 @@ describe.skipIf(!server)('three replicas on three hosts, one killed mid-job', ()
     for (const i of live)
       expect(status.stdout).toMatch(new RegExp(`replica-${i + 1} pid ${children[i]!.pid} http ${network.hosts[i]!.address.replaceAll('.', '\\.')}:9464 — idle`))
     expect(status.stdout).not.toContain(victimHost)
+
+    // A survivor's metrics over its own address, with the token: its own runs counted.
+    const survivor = network.hosts[live[0]!]!
+    const scraped = await fetch(`http://${survivor.address}:9464/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })
+    expect(scraped.status).toBe(200)
+    const text = await scraped.text()
+    expect(text).toMatch(/^course_etl_runs_total\{source="[a-z]+",account="[a-z0-9]+",stream="[a-z_]+",status="succeeded"\} [1-9]/m)
+    for (const secret of [TOKEN, ...GC.map((_, i) => `gc-key-${i}-0123456789`), ...KW.map((c) => c.token)]) expect(text).not.toContain(secret)
 
     // SIGTERM: the survivors leave cleanly and deregister.
     for (const i of live) children[i]!.kill('SIGTERM')
