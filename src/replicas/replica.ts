@@ -13,6 +13,8 @@ export interface ReplicaDeps extends SchedulerDeps {
   jobs: readonly Job[]
   /** HOST:PORT of this process's metrics / status server, shown to the others. */
   http?: string | null
+  /** Called once when the lock session is lost (after the syncs were told to stop). */
+  onLost?: (err: Error) => void
 }
 
 type Fetched = PgBoss.JobWithMetadata<AccountJobData>
@@ -106,6 +108,7 @@ export class Replica {
     this.lostError = err
     this.deps.log.error({ err }, 'replica lost its database session: its account locks are gone, stopping its syncs (other replicas take them over)')
     this.controller.abort(new EtlError('ABORTED', 'the replica lost its database session'))
+    this.deps.onLost?.(err)
   }
 
   /** Queries on the lock session, one at a time (a fetch is a transaction there). */

@@ -40,7 +40,13 @@ export async function startScheduler(o: StartSchedulerOptions): Promise<RunningS
   let replica: Replica | null = null
   let tasks: ScheduledTask[]
   if (warehouse.pool) {
-    replica = new Replica({ ...o, http: address ? `${address.host}:${address.port}` : null })
+    replica = new Replica({
+      ...o,
+      http: address ? `${address.host}:${address.port}` : null,
+      // Without its lock session a replica can hold no account: stop through the normal SIGTERM path
+      // (hand back, deregister, exit); a supervisor (compose `restart`, systemd) starts a fresh one.
+      onLost: () => process.kill(process.pid, 'SIGTERM'),
+    })
     await replica.start()
     const r = replica
     tasks = o.jobs.map((job) => {
