@@ -9,7 +9,9 @@ import { dumpAll, dumpTable, dumpableTables, type DumpResult } from './dump.js'
 import { EtlError, errorMessage } from './errors.js'
 import { loadJobs } from './jobs.js'
 import { ProgressReporter } from './progress.js'
-import { JobRunner, scheduleJobs } from './schedule.js'
+import { JobRunner } from './schedule.js'
+import { startScheduler } from './replicas/start.js'
+import { replicaStatus } from './replicas/status.js'
 import { createLogger, redact, type Logger } from './log.js'
 import { allSources } from './sources/index.js'
 import { collectStatus, formatStatus } from './status.js'
@@ -211,7 +213,8 @@ export function buildProgram(): Command {
       const { config, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>())
       try {
         const report = await collectStatus(warehouse.db, config, allSources, warehouse.label)
-        process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`)
+        const replicas = await replicaStatus(warehouse, config)
+        process.stdout.write(o.json ? `${JSON.stringify({ ...report, ...replicas.json }, null, 2)}\n` : `${formatStatus(report)}${replicas.text}\n`)
       } finally {
         await warehouse.close()
       }
@@ -283,7 +286,8 @@ export function buildProgram(): Command {
     .description('long-running scheduler: fires the jobs in jobsDir (node-cron); SIGTERM/SIGINT stop it gracefully')
     .option('--jobs <dir>', 'jobs folder (default: config jobsDir, ./jobs)')
     .option('--run <job>', 'run this job once now (same locking as a scheduled run) and exit')
-    .action(async (o: { jobs?: string; run?: string }, cmd: Command) => {
+    .option('--http <host:port>', 'serve /metrics, /healthz and the status page (default: config server; loopback unless server.token)')
+    .action(async (o: { jobs?: string; run?: string; http?: string }, cmd: Command) => {
       const { config, log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>())
       const jobs = loadJobs(o.jobs ?? config.jobsDir)
       const runner = new JobRunner({ warehouse, config, log, clock: systemClock, sources: allSources })
@@ -306,12 +310,16 @@ export function buildProgram(): Command {
         return
       }
       if (!jobs.length) log.warn({ dir: o.jobs ?? config.jobsDir }, 'no jobs found')
-      const tasks = scheduleJobs(jobs, runner, config, log)
+      const scheduler = await startScheduler({ warehouse, config, log, clock: systemClock, sources: allSources, jobs, runner, http: o.http }).catch(
+        async (err) => {
+          await warehouse.close()
+          throw err
+        },
+      )
       await new Promise<void>((resolve) => {
         const stop = async (sig: NodeJS.Signals) => {
           log.info({ signal: sig }, 'scheduler stopping: no new jobs, waiting for running ones')
-          for (const t of tasks) await t.stop()
-          const clean = await runner.shutdown(config.shutdownSeconds * 1000)
+          const clean = (await scheduler.stop()) && (await runner.shutdown(config.shutdownSeconds * 1000))
           if (!clean) log.warn({ seconds: config.shutdownSeconds }, 'running jobs did not finish in time; their committed batches are kept')
           await warehouse.close().catch(() => {})
           log.info('scheduler stopped')

@@ -10,6 +10,29 @@ import { allSources } from './sources/index.js'
 
 export const DEFAULT_CONFIG_PATH = './etl.config.yaml'
 
+const LOOPBACK = ['127.0.0.1', 'localhost', '::1', '[::1]']
+/** Not `http:` (that key holds the HTTP client timeouts): the server the scheduler serves, issue 19. */
+export const serverSchema = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535),
+    /** Required when `host` is not loopback: asked for as `Authorization: Bearer …` or `?token=…` (not by /healthz). */
+    token: z.string().min(16, 'expected a token of at least 16 characters (set it through ${VAR})').optional(),
+  })
+  .strict()
+  .refine((s) => s.token !== undefined || LOOPBACK.includes(s.host), 'expected server.token when server.host is not loopback')
+const replicasSchema = z
+  .object({
+    /** A replica silent this long (or whose session is gone) is dead; its accounts are taken over. */
+    leaseSeconds: z.number().min(2).max(3600).default(30),
+    heartbeatSeconds: z.number().min(0.2).max(600).default(5),
+    /** How often a replica looks for queued account jobs and for dead replicas. */
+    pollSeconds: z.number().min(0.1).max(600).default(2),
+  })
+  .strict()
+  .refine((r) => r.heartbeatSeconds * 2 <= r.leaseSeconds, 'expected replicas.heartbeatSeconds at most half of replicas.leaseSeconds')
+  .default({ leaseSeconds: 30, heartbeatSeconds: 5, pollSeconds: 2 })
+
 const unique = <T extends { name: string }>(items: T[]) => new Set(items.map((i) => i.name)).size === items.length
 
 /** The config's own settings; each source adds its section (a list of accounts, see `sourceSections`). */
@@ -50,6 +73,10 @@ const settings = {
     })
     .strict()
     .default({ headersTimeoutSeconds: 120, idleTimeoutSeconds: 120 }),
+  /** `schedule`'s metrics / health / status server (src/observe); `--http HOST:PORT` overrides it. Absent: no server. */
+  server: serverSchema.optional(),
+  /** Scheduler replicas sharing one database (src/replicas): lease and timers. */
+  replicas: replicasSchema,
 }
 
 /** Each source's section: `name: [account, …]`, every account checked by the source's own schema. */
@@ -131,6 +158,7 @@ export function parseConfig(raw: unknown, source: string | null = null): Config 
   if (!result.success) throw new ConfigError(`Invalid config${source ? ` in ${source}` : ''}: ${formatIssues(result.error)}`)
   const config = deepFreeze({ ...(result.data as object), path: source }) as Config
   for (const m of allSources) for (const a of sourceAccounts(config, m)) for (const secret of m.secrets?.(a) ?? []) registerSecret(secret)
+  if (config.server?.token) registerSecret(config.server.token)
   return config
 }
 

@@ -82,6 +82,17 @@ export interface ListingKeysTable {
   key: string
 }
 
+/** A scheduler replica (migrations/0008_replicas.sql, src/db/replicas.ts). */
+export interface ReplicasTable {
+  id: string
+  host: string
+  pid: number
+  started_at: Generated<Timestamp>
+  heartbeat_at: Generated<Timestamp>
+  http: string | null
+  doing: Generated<Json>
+}
+
 /** The etl bookkeeping tables; they join `Database` (contract.ts) by declaration merging. */
 declare module '../contract.js' {
   interface EtlTables {
@@ -91,6 +102,7 @@ declare module '../contract.js' {
     'etl.schema_migrations': SchemaMigrationsTable
     'etl.listings': ListingsTable
     'etl.listing_keys': ListingKeysTable
+    'etl.replicas': ReplicasTable
   }
 }
 

@@ -15,6 +15,7 @@ import {
 import { redact, type Logger } from '../../log.js'
 import { limiterFor, type RateLimiter, type Slot } from './limiter.js'
 import { isItem, type Item } from './values.js'
+import { kwigaRateLimited } from '../../observe/counters.js'
 
 /** Query parameters in order; repeated keys allowed (`with[]=offers`). */
 export type Query = readonly (readonly [string, string | number])[]
@@ -97,6 +98,7 @@ export class KwigaClient {
     for (;;) {
       const res = await this.send(url)
       if (res.status === 429) {
+        kwigaRateLimited.inc({ cabinet: this.options.cabinet.name })
         await res.body?.cancel()
         const delay = rateLimitDelay(res.headers, clock.now())
         if (waited + delay > maxWait) {
