@@ -1,51 +1,32 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { systemClock } from './clock.js'
-import { loadConfig, type Config } from './config.js'
-import { openWarehouse, type Warehouse } from './db/index.js'
+import { day, duration, openApp, positiveInt, requireAccount, requireFileTarget, type GlobalOptions } from './commands/app.js'
+import { describeFailure, syncFailure } from './commands/failure.js'
+import { registerOperatorCommands } from './commands/index.js'
+import { statusCommand } from './commands/status-command.js'
 import { migrateToLatest } from './db/migrate.js'
 import { dumpAll, dumpTable, dumpableTables, type DumpResult } from './dump.js'
-import { EtlError, errorMessage } from './errors.js'
+import { EtlError } from './errors.js'
 import { loadJobs } from './jobs.js'
 import { ProgressReporter } from './progress.js'
 import { JobRunner, scheduleJobs } from './schedule.js'
-import { createLogger, redact, type Logger } from './log.js'
+import { stacksLogged, type Logger } from './log.js'
 import { loadFileSource } from './sources/getcourse/index.js'
 import { allSources } from './sources/index.js'
 import type { SyncOptions } from './sources/types.js'
-import { collectStatus, formatStatus } from './status.js'
 import { runSync, type SyncSummary } from './sync.js'
 
-interface GlobalOptions {
-  config?: string
-  logLevel?: string
-}
+export { openApp }
 
-function day(value: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`))) {
-    throw new InvalidArgumentError(`expected a date YYYY-MM-DD, got "${value}"`)
-  }
-  return value
-}
+/** package.json's version: ../package.json from both src/ and dist/. */
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
 const list = (value: string) =>
   value
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)
-
-/** Everything a command needs, opened once: config → logger → warehouse (migrated). */
-export async function openApp(global: GlobalOptions, migrate = true): Promise<{ config: Config; log: Logger; warehouse: Warehouse }> {
-  const config = loadConfig({ path: global.config })
-  const log = createLogger({ level: global.logLevel })
-  const warehouse = await openWarehouse({ database: config.database, dataDir: config.dataDir, log })
-  try {
-    if (migrate) await migrateToLatest(warehouse, log)
-  } catch (err) {
-    await warehouse.close()
-    throw err
-  }
-  return { config, log, warehouse }
-}
 
 /**
  * SIGINT/SIGTERM: first signal aborts gracefully (sync: batches commit, pending exports stay pending;
@@ -79,14 +60,18 @@ export function buildProgram(): Command {
     .description('Load GetCourse and KWIGA data into Postgres')
     .option('-c, --config <path>', 'config file (YAML or JSON); else $ETL_CONFIG; else ./etl.config.yaml')
     .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']))
-    .showHelpAfterError()
+    .option('--debug', 'debug logs, and the stack trace of a failure')
+    .version(VERSION, '-V, --version', 'print the version')
+    // Commander's own errors end like ours, in one line `course-etl: USAGE: …` (main): no extra output here.
+    .exitOverride()
+    .configureOutput({ outputError: () => {} })
 
   program
     .command('migrate')
     .description('apply pending database migrations')
     .action(async (_o, cmd: Command) => {
       // The same open (and close) path as every other command; it migrates here to report what it applied.
-      const { log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>(), false)
+      const { log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>(), { migrate: false })
       try {
         const applied = await migrateToLatest(warehouse, log)
         process.stdout.write(applied.length ? `applied ${applied.join(', ')} on ${warehouse.label}\n` : `${warehouse.label} is up to date\n`)
@@ -105,16 +90,13 @@ export function buildProgram(): Command {
     .option('--to <date>', 'force the window end, inclusive', day)
     .option('--full', 're-read everything instead of the incremental window')
     .option('--no-archive', 'do not keep downloaded GetCourse exports under dataDir/exports')
-    .option('--concurrency <n>', 'accounts / cabinets synced at once (default: config concurrency, 32)', (v) => {
-      if (!/^[1-9]\d*$/.test(v)) throw new InvalidArgumentError(`expected a whole number ≥ 1, got "${v}"`)
-      return Number(v)
-    })
+    .option('--concurrency <n>', 'accounts / cabinets synced at once (default: config concurrency, 32)', positiveInt)
     .action(
       async (
         o: { source?: string; account?: string[]; streams?: string[]; from?: string; to?: string; full?: boolean; archive: boolean; concurrency?: number },
         cmd: Command,
       ) => {
-        const { config, log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>())
+        const { config, log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>(), { requireConfig: true })
         try {
           if (o.from && o.to && o.from > o.to) throw new EtlError('USAGE', `--from ${o.from} is after --to ${o.to}`)
           const options: SyncOptions = {
@@ -142,10 +124,8 @@ export function buildProgram(): Command {
             options,
           ).finally(() => progress.stop())
           printSummary(summary)
-          if (!summary.ok) {
-            const failed = summary.results.filter((r) => r.status === 'failed' || r.status === 'aborted')
-            throw new EtlError('USAGE', `${failed.length} stream(s) did not finish: ${failed.map((r) => `${r.source}/${r.account}/${r.stream}`).join(', ')}`)
-          }
+          const failure = syncFailure(summary)
+          if (failure) throw failure
         } finally {
           await warehouse.close()
         }
@@ -163,7 +143,7 @@ export function buildProgram(): Command {
       return Number(v)
     })
     .action(async (o: { account: string; stream: 'users' | 'group_members' | 'deals' | 'payments'; file: string; groupId?: number }, cmd: Command) => {
-      const { config, log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>())
+      const { config, log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>(), { requireConfig: true })
       try {
         const source = loadFileSource({ account: o.account, stream: o.stream, file: o.file, groupId: o.groupId })
         const progress = new ProgressReporter(log).start()
@@ -177,7 +157,8 @@ export function buildProgram(): Command {
           onProgress: progress.update,
         }).finally(() => progress.stop())
         printSummary(summary)
-        if (!summary.ok) throw new EtlError('USAGE', summary.results[0]?.message ?? 'load failed')
+        const failure = syncFailure(summary)
+        if (failure) throw failure
       } finally {
         await warehouse.close()
       }
@@ -185,17 +166,11 @@ export function buildProgram(): Command {
 
   program
     .command('status')
-    .description('per account and stream: last success, age of data, rows, rejects, last error')
-    .option('--json', 'machine-readable output')
-    .action(async (o: { json?: boolean }, cmd: Command) => {
-      const { config, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>())
-      try {
-        const report = await collectStatus(warehouse.db, config, allSources, warehouse.label)
-        process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`)
-      } finally {
-        await warehouse.close()
-      }
-    })
+    .description('per account and stream: last run, last success, age, rows in the table, rows changed, rejects, last error')
+    .option('--json', 'machine-readable output (numbers, not prose)')
+    .option('--check', 'exit non-zero with one line per problem (stale, failed, stuck export, new rejects): for cron and health checks')
+    .option('--max-age <duration>', 'with --check: a stream whose last success is older is stale (default: its job interval + 2 h, else 26h)', duration)
+    .action(async (o: { json?: boolean; check?: boolean; maxAge?: number }, cmd: Command) => statusCommand(o, cmd.optsWithGlobals<GlobalOptions>()))
 
   program
     .command('dump')
@@ -228,6 +203,9 @@ export function buildProgram(): Command {
       ) => {
         const { config, log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>())
         try {
+          // Refused before a temporary file exists: a directory as --out, an account no config has.
+          if (o.out && !o.all) requireFileTarget(o.out)
+          if (o.account) requireAccount(o.account, config, allSources, log)
           if (o.list) {
             process.stdout.write(`${(await dumpableTables(warehouse.db)).join('\n')}\n`)
             return
@@ -270,7 +248,8 @@ export function buildProgram(): Command {
           if (outcome.status === 'skipped') process.stdout.write(`skipped ${job.name}: ${outcome.reason}\n`)
           else {
             printSummary(outcome.summary)
-            if (!outcome.summary.ok && !runner.signal.aborted) throw new EtlError('USAGE', `job ${job.name} had failing streams`)
+            const failure = runner.signal.aborted ? null : syncFailure(outcome.summary)
+            if (failure) throw new EtlError(failure.code, `job ${job.name}: ${failure.message}`)
           }
         } finally {
           await warehouse.close()
@@ -294,6 +273,7 @@ export function buildProgram(): Command {
       })
     })
 
+  registerOperatorCommands(program)
   return program
 }
 
@@ -302,9 +282,13 @@ export async function main(argv = process.argv): Promise<number> {
     await buildProgram().parseAsync(argv)
     return 0
   } catch (err) {
-    const code = err instanceof EtlError ? `${err.code}: ` : ''
-    process.stderr.write(`course-etl: ${code}${redact(errorMessage(err)).split('\n')[0]}\n`)
-    return 1
+    const failure = describeFailure(err)
+    if (failure.exitCode === 0) return 0
+    // Stack traces belong to debug level (--debug, --log-level debug, LOG_LEVEL=debug).
+    const debug = stacksLogged() || argv.includes('--debug') || process.env.LOG_LEVEL === 'debug'
+    if (debug && failure.stack) process.stderr.write(`${failure.stack}\n`)
+    process.stderr.write(`${failure.line}\n`)
+    return failure.exitCode
   }
 }
 

@@ -177,6 +177,8 @@ export function parseConfig(raw: unknown, source: string | null = null): Config 
   const result = configSchema.safeParse(raw ?? {})
   if (!result.success) throw new ConfigError(`Invalid config${source ? ` in ${source}` : ''}: ${formatIssues(result.error)}`)
   const cfg = result.data
+  // A relative dataDir means "next to the config file", whatever folder the command runs from.
+  if (source && !path.isAbsolute(cfg.dataDir)) cfg.dataDir = path.resolve(path.dirname(source), cfg.dataDir)
   for (const a of cfg.getcourse) registerSecret(a.key)
   for (const c of cfg.kwiga) {
     registerSecret(c.token)

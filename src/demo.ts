@@ -77,14 +77,14 @@ const DUMP_TABLES = [
 ] as const
 const EXCEL_TABLES = ['analytics.revenue_daily', 'analytics.orders'] as const
 
-function configYaml(urls: { getcourse: string; kwiga: string }, withDatabase: boolean, dataDir: string): string {
+export function configYaml(urls: { getcourse: string; kwiga: string }, withDatabase: boolean, dataDir: string): string {
   const { getcourse: gc, kwiga: kw } = DEMO_ACCOUNTS
   const b = DEMO_LIMITS.getcourseBudget
   const p = DEMO_LIMITS.getcoursePoll
   const r = DEMO_LIMITS.kwigaRateLimit
   return `# Written by \`npm run demo\` for the built-in simulators (their ports change every run).
 # The keys are fake; they come through env like real ones would, so logs redact them.
-${withDatabase ? 'database: ${DATABASE_URL}\n' : ''}dataDir: ${JSON.stringify(dataDir)}
+${withDatabase ? 'database: ${DATABASE_URL}\n' : ''}dataDir: ${JSON.stringify(path.resolve(dataDir))}
 # The simulators can serve every export again; keeping gzip copies would only cost time here.
 archiveExports: false
 timezone: Europe/Moscow

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { EtlError } from '../errors.js'
 import type { Logger } from '../log.js'
 import type { Warehouse } from './index.js'
+import { databaseUnavailable, isDatabaseUnavailable } from './unavailable.js'
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations')
 
@@ -17,8 +18,11 @@ export function listMigrations(dir = MIGRATIONS_DIR): Migration[] {
   const files = readdirSync(dir).filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f))
   const migrations = files.map((f) => ({ id: Number(f.slice(0, 4)), name: f.replace(/\.sql$/, ''), file: path.join(dir, f) }))
   migrations.sort((a, b) => a.id - b.id)
+  // Numbers are handed out ahead to work done in parallel, so a gap may exist until the branches merge;
+  // two files with one number never may.
   migrations.forEach((m, i) => {
-    if (m.id !== i + 1) throw new EtlError('MIGRATION_FAILED', `Migrations must be numbered 0001, 0002, … without gaps; found ${m.name}`)
+    if (i > 0 && m.id === migrations[i - 1]!.id)
+      throw new EtlError('MIGRATION_FAILED', `Two migrations are numbered ${m.id}: ${migrations[i - 1]!.name}, ${m.name}`)
   })
   return migrations
 }
@@ -49,6 +53,8 @@ export async function migrateToLatest(warehouse: Warehouse, log: Logger, dir = M
         return true
       })
     } catch (err) {
+      // A server that is down or refuses us is not a broken migration.
+      if (isDatabaseUnavailable(err)) throw databaseUnavailable(warehouse.label, err)
       throw new EtlError('MIGRATION_FAILED', `Migration ${m.name} failed: ${(err as Error).message}`, { cause: err })
     }
     if (ran) {

@@ -83,6 +83,26 @@ export interface ListingKeysTable {
   key: string
 }
 
+/** Column titles and item fields as first seen (migrations/0007_operator.sql). */
+export interface SchemaChangesTable {
+  id: Generated<Int8>
+  source: string
+  account: string
+  stream: string
+  scope: string
+  name: string
+  baseline: Generated<boolean>
+  first_seen_at: Generated<Timestamp>
+  run_id: Int8 | null
+}
+
+/** What `status --check` saw last time. */
+export interface CheckMarksTable {
+  name: string
+  checked_at: Generated<Timestamp>
+  last_reject_id: Generated<Int8>
+}
+
 export interface EtlTables {
   'etl.runs': RunsTable
   'etl.stream_state': StreamStateTable
@@ -90,6 +110,8 @@ export interface EtlTables {
   'etl.schema_migrations': SchemaMigrationsTable
   'etl.listings': ListingsTable
   'etl.listing_keys': ListingKeysTable
+  'etl.schema_changes': SchemaChangesTable
+  'etl.check_marks': CheckMarksTable
 }
 
 /** Every table of the warehouse: the etl bookkeeping and each source's tables (`SourceTables`, see contract.ts). */

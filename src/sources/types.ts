@@ -3,7 +3,9 @@ import type { Clock } from '../clock.js'
 import type { Config } from '../config.js'
 import type { Db, Warehouse } from '../db/index.js'
 import type { ListingOps, RejectInput, TableWrite } from '../contract.js'
+import type { SeenFields } from '../db/schema-changes.js'
 import type { Logger } from '../log.js'
+import type { OperatorFacts } from './operator.js'
 
 /** What the user asked `sync` for. Dates are whole days `YYYY-MM-DD`, `to` inclusive. */
 export interface SyncOptions {
@@ -31,6 +33,8 @@ export interface Batch<S = StreamState> {
   state?: S
   /** Deletion detection: keys seen without a write, unkeyed records, listings completed or given up (README "Deletions"). */
   listings?: ListingOps
+  /** Column titles / item fields the source sent, per scope: names new to a scope are recorded in etl.schema_changes and logged once. */
+  fields?: SeenFields[]
   /** Runs inside the batch transaction after the writes (e.g. mark an export id as loaded). */
   onCommit?: (trx: Db) => Promise<void>
 }
@@ -94,4 +98,6 @@ export interface SourceModule {
   streams(config: Config, options: SyncOptions, deps: SourceDeps): Stream<any>[]
   /** Extra facts for `status`, per configured account (e.g. GetCourse budget and pending exports). */
   accountStatus?(db: Db, config: Config, now: number): Promise<Record<string, Record<string, unknown>>>
+  /** Facts for the operator commands (status --check, check, plan): sources/<name>/operator.ts. */
+  readonly operator?: OperatorFacts
 }

@@ -7,6 +7,7 @@ import { FULL_START } from './windows.js'
 export { budgetStatus, type BudgetStatus } from './ledger.js'
 export { averageRequestsPerExport, openExports } from './exports.js'
 export { loadFileSource } from './load-file.js'
+import { getcourseOperator } from './operator.js'
 import { getcourseStatus } from './status.js'
 
 /** Streams of one account, in the order they run: groups before their members. */
@@ -30,6 +31,7 @@ export function createGetcourseSource(options: GetcourseSourceOptions = {}): Sou
     name: 'getcourse',
     streamNames: GETCOURSE_STREAMS,
     accountStatus: getcourseStatus,
+    operator: getcourseOperator,
     streams(config, sync) {
       const unknown = (sync.streams ?? []).filter((s) => !(GETCOURSE_STREAMS as readonly string[]).includes(s))
       // Without --source the names may belong to another source; only complain when GetCourse was asked for.

@@ -3,6 +3,7 @@ import { EtlError } from '../../errors.js'
 import { httpTimeouts } from '../../http.js'
 import type { Batch, SourceModule, Stream, StreamContext } from '../types.js'
 import { KwigaClient } from './client.js'
+import { kwigaOperator } from './operator.js'
 import { contactProductsStream } from './contact-products.js'
 import { contactsStream } from './contacts.js'
 import { courseUsersStream } from './course-users.js'
@@ -35,6 +36,7 @@ export function createKwigaSource(overrides: KwigaSourceOptions = {}): SourceMod
   return {
     name: 'kwiga',
     streamNames: KWIGA_STREAMS,
+    operator: kwigaOperator,
     streams(config, selection) {
       if (selection.source === 'kwiga') {
         const unknown = (selection.streams ?? []).filter((s) => !(KWIGA_STREAMS as readonly string[]).includes(s))
