@@ -27,7 +27,7 @@ export const kwigaOperator: OperatorFacts = {
 
   /**
    * One `GET /timezones` per cabinet: the smallest list the API has, and it needs both the token and
-   * the cabinet hash (docs/kwiga.md §1). It costs 1 request of the token's 200 a minute (up to 6 when
+   * the cabinet hash (§1). It costs 1 request of the token's 200 a minute (up to 6 when
    * the network makes it retry); KWIGA has no other budget.
    */
   async checkAccess(_db, config, deps) {
