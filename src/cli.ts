@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { systemClock } from './clock.js'
 import { day, duration, openApp, positiveInt, requireAccount, requireFileTarget, type GlobalOptions } from './commands/app.js'
@@ -12,7 +14,7 @@ import { EtlError } from './errors.js'
 import { loadJobs } from './jobs.js'
 import { ProgressReporter } from './progress.js'
 import { JobRunner, scheduleJobs } from './schedule.js'
-import { stacksLogged, type Logger } from './log.js'
+import { createLogger, stacksLogged, type Logger } from './log.js'
 import { loadFileSource } from './sources/getcourse/index.js'
 import { allSources } from './sources/index.js'
 import type { SyncOptions } from './sources/types.js'
@@ -20,8 +22,19 @@ import { runSync, type SyncSummary } from './sync.js'
 
 export { openApp }
 
-/** package.json's version: ../package.json from both src/ and dist/. */
-const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
+/** Our package.json's version: the nearest one above this module (src/, dist/ or a bundle alike). */
+function packageVersion(): string {
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string }
+      if (pkg.name === 'course-etl' && pkg.version) return pkg.version
+    } catch {
+      // no package.json here: look one folder up
+    }
+    if (path.dirname(dir) === dir) return 'unknown'
+  }
+}
+const VERSION = packageVersion()
 const list = (value: string) =>
   value
     .split(',')
@@ -234,7 +247,7 @@ export function buildProgram(): Command {
     .option('--jobs <dir>', 'jobs folder (default: config jobsDir, ./jobs)')
     .option('--run <job>', 'run this job once now (same locking as a scheduled run) and exit')
     .action(async (o: { jobs?: string; run?: string }, cmd: Command) => {
-      const { config, log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>())
+      const { config, log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>(), { requireConfig: true })
       const jobs = loadJobs(o.jobs ?? config.jobsDir)
       const runner = new JobRunner({ warehouse, config, log, clock: systemClock, sources: allSources })
       if (o.run) {
@@ -286,7 +299,8 @@ export async function main(argv = process.argv): Promise<number> {
     if (failure.exitCode === 0) return 0
     // Stack traces belong to debug level (--debug, --log-level debug, LOG_LEVEL=debug).
     const debug = stacksLogged() || argv.includes('--debug') || process.env.LOG_LEVEL === 'debug'
-    if (debug && failure.stack) process.stderr.write(`${failure.stack}\n`)
+    // As a JSON debug log line like every other, through the same stream so that it lands above the last line.
+    if (debug && failure.stack) createLogger({ level: 'debug', destination: process.stderr }).debug({ err }, 'the failure in detail')
     process.stderr.write(`${failure.line}\n`)
     return failure.exitCode
   }

@@ -20,6 +20,7 @@ import {
 } from './db/runs.js'
 import { applyListingOps, recordListingKeys } from './db/listings.js'
 import { recordSeenFields, type NewFields } from './db/schema-changes.js'
+import { isDatabaseUnavailable } from './db/unavailable.js'
 import { upsertRows } from './db/upsert.js'
 import { DeferredError, EtlError, errorMessage } from './errors.js'
 import { redact, type Logger } from './log.js'
@@ -233,7 +234,8 @@ async function runStream<S>(
   } catch (err) {
     counts.requests += pendingRequests
     const message = redact(errorMessage(err))
-    const code = err instanceof EtlError ? err.code : 'UNEXPECTED'
+    // A warehouse that went away mid-run is named as such, not as an unexpected error.
+    const code = err instanceof EtlError ? err.code : isDatabaseUnavailable(err) ? 'DB_UNAVAILABLE' : 'UNEXPECTED'
     if (err instanceof DeferredError) {
       await finishRun(db, runId, { status: 'deferred', requests: pendingRequests, message, errorCode: code, resumeAt: err.resumeAt ?? null })
       log.warn({ runId, code, resumeAt: err.resumeAt }, `stream deferred: ${message}`)

@@ -72,6 +72,12 @@ describe('honest error codes (server)', { timeout: 180_000 }, () => {
     expect(r.code).toBe(1)
     expect(r.lastLine).toMatch(/^course-etl: HTTP_NETWORK: getcourse\/acme\/fields: /)
     expect(r.stderr).toMatch(/"stack":"HttpError: /)
+    const lines = r.stderr.trim().split('\n')
+    expect(JSON.parse(lines.at(-2)!)).toMatchObject({
+      level: 20,
+      msg: 'the failure in detail',
+      err: { code: 'HTTP_NETWORK', stack: expect.stringMatching(/^EtlError: /) },
+    })
   })
 
   it('a database that is down is DB_UNAVAILABLE, not MIGRATION_FAILED', async () => {
