@@ -223,14 +223,15 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     if (warehouse.kind === 'embedded') {
       const where = ownWarehouse ? rel(path.resolve(config.dataDir, 'warehouse')) : warehouse.label
       print(`  the warehouse is an embedded Postgres in ${where}: open it through the CLI (one process at a time), e.g.`)
-      print(`    npm run etl -- -c ${rel(configPath)} status`)
-      print(`    npm run etl -- -c ${rel(configPath)} dump --table analytics.revenue_daily --out revenue.csv --excel`)
+      print(`    npx course-etl -c ${rel(configPath)} status`)
+      print(`    npx course-etl -c ${rel(configPath)} dump --table analytics.revenue_daily --out revenue.csv --excel`)
       print(`  or set DATABASE_URL=postgres://… and run the demo again to load a Postgres server you can query with psql`)
     } else {
       print(`  the warehouse is ${warehouse.label}: psql "$DATABASE_URL" -c 'select * from analytics.revenue_daily order by day desc limit 10'`)
-      print(`    npm run etl -- -c ${rel(configPath)} status     (needs DATABASE_URL set, as for this run)`)
+      print(`    npx course-etl -c ${rel(configPath)} status     (needs DATABASE_URL set, as for this run)`)
     }
-    print(`  run \`npm run demo\` again for an incremental sync; \`npm run etl -- dump --list\` shows every dumpable table`)
+    print(`  run \`npm run demo\` again for an incremental sync; \`npx course-etl dump --list\` shows every dumpable table;`)
+    print(`  \`npm run sim\` starts the simulators on their own, to try sync, status, check, plan and schedule by hand`)
     const seconds = (Date.now() - started) / 1000
     print(`demo finished in ${seconds.toFixed(1)} s`)
     return { configPath, summary, dumps, examples, seconds }
