@@ -76,13 +76,11 @@ export function requireAccount(name: string, config: Config, sources: readonly S
   if (!all.includes(name)) throw new EtlError('USAGE', `No configured account named "${name}"; configured: ${all.join(', ') || 'none'}`)
 }
 
-/** `dump --out` must name a file: a directory (or a path under a missing folder) is refused before anything is written. */
+/** `dump --out` must name a file: a directory is refused before anything is written (a missing folder is created by the dump). */
 export function requireFileTarget(out: string): void {
   const file = path.resolve(out)
   if (existsSync(file) && statSync(file).isDirectory())
     throw new EtlError('USAGE', `--out ${out} is a directory; give a file name (or use --all --out-dir DIR)`)
-  const dir = path.dirname(file)
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new EtlError('USAGE', `--out ${out}: folder ${dir} does not exist`)
 }
 
 /** A calendar day `YYYY-MM-DD` that exists (2025-02-30 does not). */
