@@ -89,3 +89,11 @@ describe('${VAR} substitution', () => {
     expect(() => load('__proto__:\n  dataDir: x\n')).toThrow(ConfigError)
   })
 })
+
+describe('dataDir', () => {
+  it('a relative dataDir written in the file is read from the file’s folder; without the field it is ./.data of the working directory', () => {
+    expect(load('dataDir: ./склад, "данные"\n').dataDir).toBe(path.join(dir, 'склад, "данные"'))
+    expect(load('dataDir: /srv/etl\n').dataDir).toBe('/srv/etl')
+    expect(load('timezone: Europe/Moscow\n').dataDir).toBe('./.data')
+  })
+})

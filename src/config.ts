@@ -177,8 +177,10 @@ export function parseConfig(raw: unknown, source: string | null = null): Config 
   const result = configSchema.safeParse(raw ?? {})
   if (!result.success) throw new ConfigError(`Invalid config${source ? ` in ${source}` : ''}: ${formatIssues(result.error)}`)
   const cfg = result.data
-  // A relative dataDir means "next to the config file", whatever folder the command runs from.
-  if (source && !path.isAbsolute(cfg.dataDir)) cfg.dataDir = path.resolve(path.dirname(source), cfg.dataDir)
+  // A relative dataDir written in the file means "next to the config file", whatever folder the command
+  // runs from. Without the field it stays ./.data of the working directory (the Docker image's volume).
+  const written = raw !== null && typeof raw === 'object' && 'dataDir' in raw
+  if (source && written && !path.isAbsolute(cfg.dataDir)) cfg.dataDir = path.resolve(path.dirname(source), cfg.dataDir)
   for (const a of cfg.getcourse) registerSecret(a.key)
   for (const c of cfg.kwiga) {
     registerSecret(c.token)
