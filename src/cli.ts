@@ -1,9 +1,16 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { systemClock } from './clock.js'
 import { loadConfig, sourceAccounts, type Config } from './config.js'
 import type { FileLoader, SyncOptions } from './contract.js'
 import { openWarehouse, type Warehouse } from './db/index.js'
+import { day, duration, openApp, positiveInt, requireAccount, requireFileTarget, type GlobalOptions } from './commands/app.js'
+import { describeFailure, syncFailure } from './commands/failure.js'
+import { registerOperatorCommands } from './commands/index.js'
+import { statusCommand } from './commands/status-command.js'
 import { migrateToLatest } from './db/migrate.js'
 import { dumpAll, dumpTable, dumpableTables, type DumpResult } from './dump.js'
 import { EtlError, errorMessage } from './errors.js'
@@ -12,41 +19,31 @@ import { ProgressReporter } from './progress.js'
 import { JobRunner } from './schedule.js'
 import { startScheduler } from './replicas/start.js'
 import { replicaStatus } from './replicas/status.js'
-import { createLogger, redact, type Logger } from './log.js'
+import { createLogger, redact, stacksLogged, type Logger } from './log.js'
 import { allSources } from './sources/index.js'
 import { collectStatus, formatStatus } from './status.js'
 import { runSync, type SyncSummary } from './sync.js'
 
-interface GlobalOptions {
-  config?: string
-  logLevel?: string
-}
+export { openApp }
 
-function day(value: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`))) {
-    throw new InvalidArgumentError(`expected a date YYYY-MM-DD, got "${value}"`)
+/** Our package.json's version: the nearest one above this module (src/, dist/ or a bundle alike). */
+function packageVersion(): string {
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string }
+      if (pkg.name === 'course-etl' && pkg.version) return pkg.version
+    } catch {
+      // no package.json here: look one folder up
+    }
+    if (path.dirname(dir) === dir) return 'unknown'
   }
-  return value
 }
+const VERSION = packageVersion()
 const list = (value: string) =>
   value
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)
-
-/** Everything a command needs, opened once: config → logger → warehouse (migrated). */
-export async function openApp(global: GlobalOptions, migrate = true): Promise<{ config: Config; log: Logger; warehouse: Warehouse }> {
-  const config = loadConfig({ path: global.config })
-  const log = createLogger({ level: global.logLevel })
-  const warehouse = await openWarehouse({ database: config.database, dataDir: config.dataDir, log })
-  try {
-    if (migrate) await migrateToLatest(warehouse, log)
-  } catch (err) {
-    await warehouse.close()
-    throw err
-  }
-  return { config, log, warehouse }
-}
 
 /**
  * SIGINT/SIGTERM: first signal aborts gracefully (sync: batches commit, pending exports stay pending;
@@ -94,14 +91,18 @@ export function buildProgram(): Command {
     .description(`Load ${titles.join(' and ')} data into Postgres`)
     .option('-c, --config <path>', 'config file (YAML or JSON); else $ETL_CONFIG; else ./etl.config.yaml')
     .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']))
-    .showHelpAfterError()
+    .option('--debug', 'debug logs, and the stack trace of a failure')
+    .version(VERSION, '-V, --version', 'print the version')
+    // Commander's own errors end like ours, in one line `course-etl: USAGE: …` (main): no extra output here.
+    .exitOverride()
+    .configureOutput({ outputError: () => {} })
 
   program
     .command('migrate')
     .description('apply pending database migrations')
     .action(async (_o, cmd: Command) => {
       // The same open (and close) path as every other command; it migrates here to report what it applied.
-      const { log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>(), false)
+      const { log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>(), { migrate: false })
       try {
         const applied = await migrateToLatest(warehouse, log)
         process.stdout.write(applied.length ? `applied ${applied.join(', ')} on ${warehouse.label}\n` : `${warehouse.label} is up to date\n`)
@@ -120,16 +121,13 @@ export function buildProgram(): Command {
     .option('--to <date>', 'force the window end, inclusive', day)
     .option('--full', 're-read everything instead of the incremental window')
     .option('--no-archive', 'do not keep downloaded export files under dataDir/exports')
-    .option('--concurrency <n>', 'accounts / cabinets synced at once (default: config concurrency, 32)', (v) => {
-      if (!/^[1-9]\d*$/.test(v)) throw new InvalidArgumentError(`expected a whole number ≥ 1, got "${v}"`)
-      return Number(v)
-    })
+    .option('--concurrency <n>', 'accounts / cabinets synced at once (default: config concurrency, 32)', positiveInt)
     .action(
       async (
         o: { source?: string; account?: string[]; streams?: string[]; from?: string; to?: string; full?: boolean; archive: boolean; concurrency?: number },
         cmd: Command,
       ) => {
-        const { config, log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>())
+        const { config, log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>(), { requireConfig: true })
         try {
           if (o.from && o.to && o.from > o.to) throw new EtlError('USAGE', `--from ${o.from} is after --to ${o.to}`)
           const options: SyncOptions = {
@@ -157,10 +155,8 @@ export function buildProgram(): Command {
             options,
           ).finally(() => progress.stop())
           printSummary(summary)
-          if (!summary.ok) {
-            const failed = summary.results.filter((r) => r.status === 'failed' || r.status === 'aborted')
-            throw new EtlError('USAGE', `${failed.length} stream(s) did not finish: ${failed.map((r) => `${r.source}/${r.account}/${r.stream}`).join(', ')}`)
-          }
+          const failure = syncFailure(summary)
+          if (failure) throw failure
         } finally {
           await warehouse.close()
         }
@@ -184,7 +180,7 @@ export function buildProgram(): Command {
     })
   }
   loadFile.action(async (o: { account: string; stream: string; file: string } & Record<string, unknown>, cmd: Command) => {
-    const { config, log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>())
+    const { config, log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>(), { requireConfig: true })
     try {
       const { account, stream, file, ...options } = o
       const source = fileLoaderFor(config, stream, account).source({ account, stream, file, options })
@@ -199,7 +195,8 @@ export function buildProgram(): Command {
         onProgress: progress.update,
       }).finally(() => progress.stop())
       printSummary(summary)
-      if (!summary.ok) throw new EtlError('USAGE', summary.results[0]?.message ?? 'load failed')
+      const failure = syncFailure(summary)
+      if (failure) throw failure
     } finally {
       await warehouse.close()
     }
@@ -207,18 +204,11 @@ export function buildProgram(): Command {
 
   program
     .command('status')
-    .description('per account and stream: last success, age of data, rows, rejects, last error')
-    .option('--json', 'machine-readable output')
-    .action(async (o: { json?: boolean }, cmd: Command) => {
-      const { config, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>())
-      try {
-        const report = await collectStatus(warehouse.db, config, allSources, warehouse.label)
-        const replicas = await replicaStatus(warehouse, config)
-        process.stdout.write(o.json ? `${JSON.stringify({ ...report, ...replicas.json }, null, 2)}\n` : `${formatStatus(report)}${replicas.text}\n`)
-      } finally {
-        await warehouse.close()
-      }
-    })
+    .description('per account and stream: last run, last success, age, rows in the table, rows changed, rejects, last error')
+    .option('--json', 'machine-readable output (numbers, not prose)')
+    .option('--check', 'exit non-zero with one line per problem (stale, failed, stuck export, new rejects): for cron and health checks')
+    .option('--max-age <duration>', 'with --check: a stream whose last success is older is stale (default: its job interval + 2 h, else 26h)', duration)
+    .action(async (o: { json?: boolean; check?: boolean; maxAge?: number }, cmd: Command) => statusCommand(o, cmd.optsWithGlobals<GlobalOptions>()))
 
   program
     .command('dump')
@@ -255,6 +245,9 @@ export function buildProgram(): Command {
       ) => {
         const { config, log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>())
         try {
+          // Refused before a temporary file exists: a directory as --out, an account no config has.
+          if (o.out && !o.all) requireFileTarget(o.out)
+          if (o.account) requireAccount(o.account, config, allSources, log)
           if (o.list) {
             process.stdout.write(`${(await dumpableTables(warehouse.db)).join('\n')}\n`)
             return
@@ -288,7 +281,7 @@ export function buildProgram(): Command {
     .option('--run <job>', 'run this job once now (same locking as a scheduled run) and exit')
     .option('--http <host:port>', 'serve /metrics, /healthz and the status page (default: config server; loopback unless server.token)')
     .action(async (o: { jobs?: string; run?: string; http?: string }, cmd: Command) => {
-      const { config, log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>())
+      const { config, log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>(), { requireConfig: true })
       const jobs = loadJobs(o.jobs ?? config.jobsDir)
       const runner = new JobRunner({ warehouse, config, log, clock: systemClock, sources: allSources })
       if (o.run) {
@@ -302,7 +295,8 @@ export function buildProgram(): Command {
           if (outcome.status === 'skipped') process.stdout.write(`skipped ${job.name}: ${outcome.reason}\n`)
           else {
             printSummary(outcome.summary)
-            if (!outcome.summary.ok && !runner.signal.aborted) throw new EtlError('USAGE', `job ${job.name} had failing streams`)
+            const failure = runner.signal.aborted ? null : syncFailure(outcome.summary)
+            if (failure) throw new EtlError(failure.code, `job ${job.name}: ${failure.message}`)
           }
         } finally {
           await warehouse.close()
@@ -330,6 +324,7 @@ export function buildProgram(): Command {
       })
     })
 
+  registerOperatorCommands(program)
   return program
 }
 
@@ -338,9 +333,14 @@ export async function main(argv = process.argv): Promise<number> {
     await buildProgram().parseAsync(argv)
     return 0
   } catch (err) {
-    const code = err instanceof EtlError ? `${err.code}: ` : ''
-    process.stderr.write(`course-etl: ${code}${redact(errorMessage(err)).split('\n')[0]}\n`)
-    return 1
+    const failure = describeFailure(err)
+    if (failure.exitCode === 0) return 0
+    // Stack traces belong to debug level (--debug, --log-level debug, LOG_LEVEL=debug).
+    const debug = stacksLogged() || argv.includes('--debug') || process.env.LOG_LEVEL === 'debug'
+    // As a JSON debug log line like every other, through the same stream so that it lands above the last line.
+    if (debug && failure.stack) createLogger({ level: 'debug', destination: process.stderr }).debug({ err }, 'the failure in detail')
+    process.stderr.write(`${failure.line}\n`)
+    return failure.exitCode
   }
 }
 

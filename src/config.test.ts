@@ -29,12 +29,13 @@ describe('${VAR} substitution', () => {
 
   it('keeps a value with a newline one string: it adds no key and cannot set another field', () => {
     const config = load('dataDir: ${DATA_DIR}\n', { DATA_DIR: 'x\nfoo: bar' })
-    expect(config.dataDir).toBe('x\nfoo: bar')
+    // A relative dataDir is resolved against the config file's folder.
+    expect(config.dataDir).toBe(path.join(dir, 'x\nfoo: bar'))
     expect(Object.keys(config)).not.toContain('foo')
 
     const sneaky = 'x\ndatabase: postgres://attacker@evil.example/db'
     const other = load('dataDir: ${DATA_DIR}\n', { DATA_DIR: sneaky })
-    expect(other.dataDir).toBe(sneaky)
+    expect(other.dataDir).toBe(path.join(dir, sneaky))
     expect(other.database).toBeUndefined()
   })
 
@@ -71,7 +72,7 @@ describe('${VAR} substitution', () => {
   })
 
   it('ignores references in comments and never substitutes keys', () => {
-    expect(load('# database: ${NOT_SET}\ndataDir: ./d\n').dataDir).toBe('./d')
+    expect(load('# database: ${NOT_SET}\ndataDir: ./d\n').dataDir).toBe(path.join(dir, 'd'))
     expect(interpolateEnv({ '${A}': '${A}', n: 5, b: true, z: null, list: ['${A}', 1] }, { A: 'a' })).toEqual({
       '${A}': 'a',
       n: 5,
@@ -86,5 +87,13 @@ describe('${VAR} substitution', () => {
     expect(Object.getPrototypeOf(walked)).toBe(Object.prototype)
     expect(Object.keys(walked)).toEqual(['__proto__'])
     expect(() => load('__proto__:\n  dataDir: x\n')).toThrow(ConfigError)
+  })
+})
+
+describe('dataDir', () => {
+  it('a relative dataDir written in the file is read from the file’s folder; without the field it is ./.data of the working directory', () => {
+    expect(load('dataDir: ./склад, "данные"\n').dataDir).toBe(path.join(dir, 'склад, "данные"'))
+    expect(load('dataDir: /srv/etl\n').dataDir).toBe('/srv/etl')
+    expect(load('timezone: Europe/Moscow\n').dataDir).toBe('./.data')
   })
 })

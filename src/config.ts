@@ -156,7 +156,12 @@ function formatIssues(error: z.ZodError): string {
 export function parseConfig(raw: unknown, source: string | null = null): Config {
   const result = configSchema().safeParse(raw ?? {})
   if (!result.success) throw new ConfigError(`Invalid config${source ? ` in ${source}` : ''}: ${formatIssues(result.error)}`)
-  const config = deepFreeze({ ...(result.data as object), path: source }) as Config
+  const cfg = result.data as { dataDir: string }
+  // A relative dataDir written in the file means "next to the config file", whatever folder the command
+  // runs from. Without the field it stays ./.data of the working directory (the Docker image's volume).
+  const written = raw !== null && typeof raw === 'object' && 'dataDir' in raw
+  if (source && written && !path.isAbsolute(cfg.dataDir)) cfg.dataDir = path.resolve(path.dirname(source), cfg.dataDir)
+  const config = deepFreeze({ ...(cfg as object), path: source }) as Config
   for (const m of allSources) for (const a of sourceAccounts(config, m)) for (const secret of m.secrets?.(a) ?? []) registerSecret(secret)
   if (config.server?.token) registerSecret(config.server.token)
   return config

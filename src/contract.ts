@@ -143,6 +143,8 @@ export interface Batch<S = StreamState> {
   state?: S
   /** Deletion detection: keys seen without a write, unkeyed records, listings completed or given up (README "Deletions"). */
   listings?: ListingOps
+  /** Column titles / item fields the source sent, per scope: names new to a scope are recorded in etl.schema_changes and logged once. */
+  fields?: SeenFields[]
   /** Runs inside the batch transaction after the writes (e.g. mark an export id as loaded). */
   onCommit?: (trx: Db) => Promise<void>
 }
@@ -280,4 +282,51 @@ export interface SourceModule<A extends SourceAccount = any, C = any> {
   accountStatus?(db: Db, config: C, now: number): Promise<Record<string, Record<string, unknown>>>
   /** Saved export files it can load (`load-file`). */
   readonly files?: FileLoader
+  /** Facts for the operator commands (status --check, check, plan): sources/<name>/operator.ts. */
+  readonly operator?: OperatorFacts<C>
+}
+
+/** Names a source sent in one scope (an export's column titles, an endpoint's item fields). */
+export interface SeenFields {
+  scope: string
+  names: readonly string[]
+}
+
+/**
+ * What the operator commands (`status --check`, `check`, `plan`) need to know of a source, told by
+ * the source itself (its folder's `operator.ts`), so the commands never name a source.
+ */
+export interface OperatorFacts<C = any> {
+  /** The table a stream fills and the column holding our account name: "rows in the table now". */
+  streamTable(stream: string): { table: string; accountColumn: string } | null
+  /** Problems beyond run history for `status --check` (e.g. a GetCourse export pending too long), one line each. */
+  problems?(db: Db, config: C, now: number): Promise<string[]>
+  /** Is every configured credential accepted? As cheap as the API allows; each result says what it cost. */
+  checkAccess?(db: Db, config: C, deps: { clock: Clock; log: Logger; signal: AbortSignal }): Promise<AccessCheck[]>
+  /** What a sync with `options` would do per account, spending nothing. */
+  plan?(db: Db, config: C, options: SyncOptions, now: number): Promise<AccountPlan[]>
+}
+
+export interface AccessCheck {
+  account: string
+  ok: boolean
+  /** What was asked: `POST /pl/api/account/groups`. */
+  what: string
+  /** Requests it cost (budget / rate limit), retries included. */
+  requests: number
+  detail: string
+}
+
+export interface AccountPlan {
+  account: string
+  /** Per stream: exports or pages it would ask for (null when the API gives no way to know in advance). */
+  streams: { stream: string; exports: number | null; requests: number | null; note?: string }[]
+  exports: number | null
+  requests: number | null
+  /** Budget windows needed (GetCourse: 100 requests / 2 h); null for a source without a budget. */
+  budgetWindows: number | null
+  windowSeconds: number | null
+  /** Expected finish (ISO), from the budget and the readiness of recent exports; null when unknown. */
+  expectedFinish: string | null
+  notes: string[]
 }

@@ -77,14 +77,14 @@ const DUMP_TABLES = [
 ] as const
 const EXCEL_TABLES = ['analytics.revenue_daily', 'analytics.orders'] as const
 
-function configYaml(urls: { getcourse: string; kwiga: string }, withDatabase: boolean, dataDir: string): string {
+export function configYaml(urls: { getcourse: string; kwiga: string }, withDatabase: boolean, dataDir: string): string {
   const { getcourse: gc, kwiga: kw } = DEMO_ACCOUNTS
   const b = DEMO_LIMITS.getcourseBudget
   const p = DEMO_LIMITS.getcoursePoll
   const r = DEMO_LIMITS.kwigaRateLimit
   return `# Written by \`npm run demo\` for the built-in simulators (their ports change every run).
 # The keys are fake; they come through env like real ones would, so logs redact them.
-${withDatabase ? 'database: ${DATABASE_URL}\n' : ''}dataDir: ${JSON.stringify(dataDir)}
+${withDatabase ? 'database: ${DATABASE_URL}\n' : ''}dataDir: ${JSON.stringify(path.resolve(dataDir))}
 # The simulators can serve every export again; keeping gzip copies would only cost time here.
 archiveExports: false
 timezone: Europe/Moscow
@@ -223,14 +223,15 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     if (warehouse.kind === 'embedded') {
       const where = ownWarehouse ? rel(path.resolve(config.dataDir, 'warehouse')) : warehouse.label
       print(`  the warehouse is an embedded Postgres in ${where}: open it through the CLI (one process at a time), e.g.`)
-      print(`    npm run etl -- -c ${rel(configPath)} status`)
-      print(`    npm run etl -- -c ${rel(configPath)} dump --table analytics.revenue_daily --out revenue.csv --excel`)
+      print(`    npx course-etl -c ${rel(configPath)} status`)
+      print(`    npx course-etl -c ${rel(configPath)} dump --table analytics.revenue_daily --out revenue.csv --excel`)
       print(`  or set DATABASE_URL=postgres://… and run the demo again to load a Postgres server you can query with psql`)
     } else {
       print(`  the warehouse is ${warehouse.label}: psql "$DATABASE_URL" -c 'select * from analytics.revenue_daily order by day desc limit 10'`)
-      print(`    npm run etl -- -c ${rel(configPath)} status     (needs DATABASE_URL set, as for this run)`)
+      print(`    npx course-etl -c ${rel(configPath)} status     (needs DATABASE_URL set, as for this run)`)
     }
-    print(`  run \`npm run demo\` again for an incremental sync; \`npm run etl -- dump --list\` shows every dumpable table`)
+    print(`  run \`npm run demo\` again for an incremental sync; \`npx course-etl dump --list\` shows every dumpable table;`)
+    print(`  \`npm run sim\` starts the simulators on their own, to try sync, status, check, plan and schedule by hand`)
     const seconds = (Date.now() - started) / 1000
     print(`demo finished in ${seconds.toFixed(1)} s`)
     return { configPath, summary, dumps, examples, seconds }

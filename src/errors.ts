@@ -20,6 +20,9 @@ export type ErrorCode =
   | 'DUMP_INVALID'
   | 'ABORTED'
   | 'USAGE'
+  | 'DB_UNAVAILABLE'
+  | 'CHECK_FAILED'
+  | 'UNEXPECTED'
 
 export class EtlError extends Error {
   override name = 'EtlError'

@@ -1,5 +1,5 @@
 import type { Clock } from './clock.js'
-import { EtlError, HttpError } from './errors.js'
+import { EtlError, HttpError, errorMessage } from './errors.js'
 import { redact, type Logger } from './log.js'
 
 /**
@@ -134,14 +134,20 @@ export async function request(url: string, options: RequestOptions): Promise<Res
           )
         : new HttpError(
             'HTTP_NETWORK',
-            `${method} ${safeUrl} failed: ${redact((err as Error).message)}${(err as { cause?: { code?: string } }).cause?.code ? ` (${(err as { cause: { code: string } }).cause.code})` : ''}`,
+            `${method} ${safeUrl} failed: ${redact((err as Error).message)}${networkCode(err) ? ` (${networkCode(err)})` : ''}`,
             method,
             safeUrl,
           )
     }
     if (attempt < attempts) {
       const delay = Math.min(options.maxWaitMs ?? 120_000, wait ?? backoffDelay(attempt, options.backoffMs ?? 1_000, options.maxWaitMs ?? 120_000))
-      options.log?.warn({ url: safeUrl, attempt, delayMs: delay, err: lastError }, 'request failed, retrying')
+      // One line per attempt; the error object (and its stack, at debug level) only when debugging.
+      const code = lastError instanceof EtlError ? lastError.code : undefined
+      options.log?.warn(
+        { url: safeUrl, attempt, of: attempts, delayMs: delay, code },
+        `request failed (${errorMessage(lastError)}), attempt ${attempt} of ${attempts}, retrying`,
+      )
+      options.log?.debug({ err: lastError }, 'request failure detail')
       await clock.sleep(delay, options.signal)
     }
   }
@@ -341,4 +347,11 @@ function formatBytes(bytes: number): string {
   const mb = bytes / (1024 * 1024)
   if (mb < 1) return `${bytes} bytes`
   return `${mb < 10 ? Math.round(mb * 10) / 10 : Math.round(mb)} MB`
+}
+
+/** The socket error under fetch's "fetch failed" (`ECONNREFUSED`), also inside a dual-stack AggregateError. */
+function networkCode(err: unknown): string | undefined {
+  const cause = (err as { cause?: { code?: unknown; errors?: { code?: unknown }[] } }).cause
+  const code = cause?.code ?? cause?.errors?.find((e) => typeof e?.code === 'string')?.code
+  return typeof code === 'string' ? code : undefined
 }

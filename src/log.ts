@@ -18,6 +18,10 @@ export function redact(text: string): string {
   return out.replace(/([?&](?:key|token|access_token|api_key)=)[^&#\s"']*/gi, '$1[REDACTED]')
 }
 
+/** Stack traces belong to debug level: a logger created at `debug` or `trace` turns them on. */
+let withStacks = false
+export const stacksLogged = () => withStacks
+
 function redactDeep(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return redact(value)
   if (depth > 6 || value === null || typeof value !== 'object') return value
@@ -26,7 +30,7 @@ function redactDeep(value: unknown, depth = 0): unknown {
       type: value.name,
       message: redact(value.message),
       code: (value as { code?: unknown }).code,
-      stack: value.stack ? redact(value.stack) : undefined,
+      stack: withStacks && value.stack ? redact(value.stack) : undefined,
       cause: value.cause ? redactDeep(value.cause, depth + 1) : undefined,
     }
   }
@@ -49,6 +53,7 @@ export interface LogOptions {
 /** Root logger. JSON to stderr by default, pretty on a terminal; every field passes through redaction. */
 export function createLogger(options: LogOptions = {}): Logger {
   const level = options.level ?? process.env.LOG_LEVEL ?? 'info'
+  withStacks = level === 'debug' || level === 'trace'
   const pretty = options.pretty ?? Boolean(process.stderr.isTTY)
   const hooks = {
     logMethod(this: Logger, args: unknown[], method: (...a: unknown[]) => void) {

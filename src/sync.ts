@@ -19,6 +19,8 @@ import {
   type StreamKey,
 } from './db/runs.js'
 import { applyListingOps, recordListingKeys } from './db/listings.js'
+import { recordSeenFields, type NewFields } from './db/schema-changes.js'
+import { isDatabaseUnavailable } from './db/unavailable.js'
 import { upsertRows } from './db/upsert.js'
 import { DeferredError, EtlError, errorMessage } from './errors.js'
 import { redact, type Logger } from './log.js'
@@ -86,6 +88,10 @@ async function syncStreams(deps: SyncDeps, options: SyncOptions, invocation: str
   const modules = deps.sources.filter((s) => !options.source || s.name === options.source)
   if (options.source && !modules.length)
     throw new EtlError('USAGE', `Unknown source "${options.source}"; expected one of: ${deps.sources.map((s) => s.name).join(', ')}`)
+  // A stream name no selected source has is a typo: refused before any run is recorded.
+  const unknownStreams = (options.streams ?? []).filter((n) => !modules.some((m) => m.streamNames.includes(n)))
+  if (unknownStreams.length)
+    throw new EtlError('USAGE', `Unknown stream(s) ${unknownStreams.join(', ')}; ${modules.map((m) => `${m.name}: ${m.streamNames.join(', ')}`).join('; ')}`)
   const streams = modules.flatMap((m) => m.streams(config, options, { clock: deps.clock, log }))
   if (options.accounts?.length) {
     const known = new Set(streams.map((s) => s.account))
@@ -228,7 +234,8 @@ async function runStream<S>(
   } catch (err) {
     counts.requests += pendingRequests
     const message = redact(errorMessage(err))
-    const code = err instanceof EtlError ? err.code : 'UNEXPECTED'
+    // A warehouse that went away mid-run is named as such, not as an unexpected error.
+    const code = err instanceof EtlError ? err.code : isDatabaseUnavailable(err) ? 'DB_UNAVAILABLE' : 'UNEXPECTED'
     if (err instanceof DeferredError) {
       await finishRun(db, runId, { status: 'deferred', requests: pendingRequests, message, errorCode: code, resumeAt: err.resumeAt ?? null })
       log.warn({ runId, code, resumeAt: err.resumeAt }, `stream deferred: ${message}`)
@@ -258,6 +265,7 @@ async function commitBatch<S>(deps: SyncDeps, key: StreamKey, runId: string, bat
   const add = emptyCounts()
   add.read = batch.read
   add.rejected = batch.rejects?.length ?? 0
+  let fresh: NewFields[] = []
   await deps.warehouse.withTransaction(async (trx, copy) => {
     for (const write of batch.writes) {
       const c = await upsertRows(trx, write, copy)
@@ -277,11 +285,13 @@ async function commitBatch<S>(deps: SyncDeps, key: StreamKey, runId: string, bat
       }
     }
     if (batch.rejects?.length) await insertRejects(trx, key, runId, batch.rejects)
+    if (batch.fields?.length) fresh = await recordSeenFields(trx, key, runId, batch.fields)
     if (batch.onCommit) await batch.onCommit(trx)
     if (batch.state) await saveState(trx, key, batch.state, runId)
     add.requests = takeRequests()
     await addRunCounts(trx, runId, add)
   })
+  for (const f of fresh) deps.log.warn({ ...key, scope: f.scope, names: f.names }, `the source sent new field(s) in ${f.scope}: ${f.names.join(', ')}`)
   counts.read += add.read
   counts.inserted += add.inserted
   counts.updated += add.updated

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { EtlError } from '../errors.js'
 import type { Logger } from '../log.js'
 import type { Warehouse } from './index.js'
+import { databaseUnavailable, isDatabaseUnavailable } from './unavailable.js'
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations')
 
@@ -52,6 +53,8 @@ export async function migrateToLatest(warehouse: Warehouse, log: Logger, dir = M
         return true
       })
     } catch (err) {
+      // A server that is down or refuses us is not a broken migration.
+      if (isDatabaseUnavailable(err)) throw databaseUnavailable(warehouse.label, err)
       throw new EtlError('MIGRATION_FAILED', `Migration ${m.name} failed: ${(err as Error).message}`, { cause: err })
     }
     if (ran) {

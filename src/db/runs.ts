@@ -306,3 +306,15 @@ export async function requireUpstream(db: Db, runId: string, upstream: StreamKey
     `skipped: the ${upstream.stream} stream ${up.status} in this run (${up.error_code ?? 'no code'}); ${why}`,
   )
 }
+
+/**
+ * Requests spent by each stream's last successful run of an account (a run that spent some, when
+ * there is one): what a source without a budget expects its next run to cost (`plan`).
+ */
+export async function lastSuccessRequests(db: Db, source: string, account: string): Promise<Map<string, number>> {
+  const { rows } = await sql<{ stream: string; requests: number | string }>`
+    select distinct on (stream) stream, requests from etl.runs
+    where source = ${source} and account = ${account} and status = 'succeeded'
+    order by stream, (requests > 0) desc, id desc`.execute(db)
+  return new Map(rows.map((r) => [r.stream, Number(r.requests)]))
+}

@@ -93,6 +93,26 @@ export interface ReplicasTable {
   doing: Generated<Json>
 }
 
+/** Column titles and item fields as first seen (migrations/0007_operator.sql). */
+export interface SchemaChangesTable {
+  id: Generated<Int8>
+  source: string
+  account: string
+  stream: string
+  scope: string
+  name: string
+  baseline: Generated<boolean>
+  first_seen_at: Generated<Timestamp>
+  run_id: Int8 | null
+}
+
+/** What `status --check` saw last time. */
+export interface CheckMarksTable {
+  name: string
+  checked_at: Generated<Timestamp>
+  last_reject_id: Generated<Int8>
+}
+
 /** The etl bookkeeping tables; they join `Database` (contract.ts) by declaration merging. */
 declare module '../contract.js' {
   interface EtlTables {
@@ -103,6 +123,8 @@ declare module '../contract.js' {
     'etl.listings': ListingsTable
     'etl.listing_keys': ListingKeysTable
     'etl.replicas': ReplicasTable
+    'etl.schema_changes': SchemaChangesTable
+    'etl.check_marks': CheckMarksTable
   }
 }
 

@@ -9,4 +9,8 @@ export type {
   StreamContext,
   StreamState,
   SyncOptions,
+  SeenFields,
+  OperatorFacts,
+  AccessCheck,
+  AccountPlan,
 } from '../contract.js'

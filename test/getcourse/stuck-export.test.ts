@@ -38,7 +38,9 @@ describe('a stuck export', () => {
       ['deals', 'deferred', 'EXPORT_BUSY'],
     ])
     const status = await getcourseStatus(h.wh.db, h.config, clock.now())
-    expect(status.school!.stuckExports).toEqual([expect.stringMatching(/\(users, pending \d+ s, given up after 3600 s\)/)])
+    expect(status.school!.stuckExports).toEqual([
+      { exportId: expect.stringMatching(/^\d+$/), stream: 'users', status: 'pending', ageSeconds: expect.any(Number), givenUpAfterSeconds: 3600 },
+    ])
 
     await clock.sleep(2 * HOUR)
     const second = await h.sync({ streams: ['users'] })

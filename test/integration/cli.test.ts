@@ -65,7 +65,10 @@ describe('course-etl CLI', { timeout: 180_000 }, () => {
     const bad = etl(['sync', '--from', '2026-13-45'], dir)
     expect(bad.code).not.toBe(0)
     expect(bad.stderr).toMatch(/expected a date YYYY-MM-DD/)
-    const unknown = etl(['sync', '--account', 'nope'], dir)
+    // `sync` needs a config file (issue 16): one without accounts.
+    const none = path.join(dir, 'no-accounts.yaml')
+    writeFileSync(none, 'timezone: Europe/Moscow\n')
+    const unknown = etl(['--config', none, 'sync', '--account', 'nope'], dir)
     expect(unknown.code).toBe(1)
     expect(unknown.stderr).toMatch(/USAGE: No configured account named "nope"/)
   })

@@ -79,8 +79,10 @@ export class ExportCollector implements Readiness {
     for await (const event of readExport(body, { batchSize: this.ctx.config.batchSize, archivePath, label: `export ${record.exportId}` })) {
       if (event.type === 'end' && event.error) return yield* this.failed(record, event.error, state)
       if (event.fields === null) continue
+      // The first batch carries the export's column titles (a title new to the account is a schema change).
+      const fields = normalizer ? undefined : [{ scope: this.stream, names: event.fields }]
       normalizer ??= createNormalizer(this.stream, event.fields, context)
-      const batch = rowsBatch(this.stream, normalizer, event.rows, rowsListing)
+      const batch = { ...rowsBatch(this.stream, normalizer, event.rows, rowsListing), fields }
       rows += event.rows.length
       this.ctx.progress({ phase: `export ${record.exportId} loading`, done: rows })
       // The lease is held until the load commits: renewed as the download goes, so that a download

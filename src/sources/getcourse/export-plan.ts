@@ -3,7 +3,7 @@ import { sql } from 'kysely'
 import { z } from 'zod'
 import type { GetcourseAccountConfig } from './config.js'
 import { lastRuns, requireUpstream } from '../../db/runs.js'
-import type { Batch, StreamContext } from '../../contract.js'
+import type { Batch, StreamContext, SyncOptions } from '../../contract.js'
 import type { ExportStream } from './columns.js'
 import type { ExportRecord } from './exports.js'
 import { budgetLimit } from './ledger.js'
@@ -72,23 +72,10 @@ export class ExportPlanner {
   private async plan(state: ExportState): Promise<ExportState> {
     const { options } = this.ctx
     const today = this.time.day(this.ctx.clock.now())
-    let from: string
-    let to = today
-    let target: string | null = today
-    if (options.from || options.to) {
-      from = options.from ?? this.options.fullStart
-      to = options.to ?? today
-      target = null
-    } else if (options.full || !state.watermark) from = this.options.fullStart
-    else from = incrementalRange(state.watermark, today).from
-    // All of history, up to today: a complete listing (README "Deletions").
-    const complete = from === this.options.fullStart && to === today && !options.from && !options.to
+    const { from, to, target, complete } = planRange(state, options, today, this.options.fullStart)
 
     if (this.stream === 'group_members') return this.planGroups(state, from, to, target, to === today && !options.from && !options.to)
-    const fields = complete ? FULL_FIELDS[this.stream] : FIELDS[this.stream]
-    // Window length as if both fields were exported: a full plan of deals costs half the exports.
-    const months = monthsPerWindow(from, to, FIELDS[this.stream].length, budgetLimit(this.account))
-    const queue = planWindows(from, to, fields, months)
+    const { queue, months } = planStreamWindows(this.stream, from, to, complete, this.account)
     let listing: string | undefined
     if (complete && queue.length) {
       listing = randomUUID()
@@ -145,6 +132,41 @@ export class ExportPlanner {
       this.ctx.log.info({ starving: starving.map((r) => r.stream) }, 'skipping this refresh: another stream of the account is waiting for budget')
     return starving.length > 0
   }
+}
+
+/** The days a new plan covers: forced (`--from/--to`), all of history (`--full`, first run), or from the watermark. */
+export function planRange(
+  state: ExportState,
+  options: Pick<SyncOptions, 'from' | 'to' | 'full'>,
+  today: string,
+  fullStart: string,
+): { from: string; to: string; target: string | null; complete: boolean } {
+  let from: string
+  let to = today
+  let target: string | null = today
+  if (options.from || options.to) {
+    from = options.from ?? fullStart
+    to = options.to ?? today
+    target = null
+  } else if (options.full || !state.watermark) from = fullStart
+  else from = incrementalRange(state.watermark, today).from
+  // All of history, up to today: a complete listing (README "Deletions").
+  const complete = from === fullStart && to === today && !options.from && !options.to
+  return { from, to, target, complete }
+}
+
+/** The export windows of a users / deals / payments plan over [from, to]. */
+export function planStreamWindows(
+  stream: Exclude<ExportStream, 'group_members'>,
+  from: string,
+  to: string,
+  complete: boolean,
+  account: GetcourseAccountConfig,
+): { queue: ExportWindow[]; months: number } {
+  const fields = complete ? FULL_FIELDS[stream] : FIELDS[stream]
+  // Window length as if both fields were exported: a full plan of deals costs half the exports.
+  const months = monthsPerWindow(from, to, FIELDS[stream].length, budgetLimit(account))
+  return { queue: planWindows(from, to, fields, months), months }
 }
 
 /** Drops windows the finished export covered; an emptied queue moves the watermark to the plan's target. */

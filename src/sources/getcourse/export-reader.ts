@@ -24,6 +24,8 @@ export interface ReadOptions {
   archivePath?: string
   /** For messages: `export 123`, `file x.json`. */
   label: string
+  /** What happens to an unreadable body, for its message. @default 'it is fetched again next run' */
+  whenInvalid?: string
 }
 
 const fieldNames = (value: unknown): string[] => (Array.isArray(value) ? value.map((f) => (f === null || f === undefined ? '' : String(f))) : [])
@@ -46,7 +48,7 @@ export async function* readExport(body: AsyncIterable<Uint8Array>, options: Read
     } catch (err) {
       throw new EtlError(
         'RESPONSE_INVALID',
-        `${options.label}: the body was cut off or is not JSON after ${scanner.total} rows (${(err as Error).message}); it is fetched again next run`,
+        `${options.label}: the body was cut off or is not JSON after ${scanner.total} rows (${(err as Error).message}); ${options.whenInvalid ?? 'it is fetched again next run'}`,
         { cause: err },
       )
     }

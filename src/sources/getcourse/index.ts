@@ -9,6 +9,7 @@ export { budgetStatus, type BudgetStatus } from './ledger.js'
 export { averageRequestsPerExport, openExports } from './exports.js'
 export { loadFileSource } from './load-file.js'
 import { getcourseFiles } from './load-file.js'
+import { getcourseOperator } from './operator.js'
 import { getcourseStatus } from './status.js'
 
 /** Streams of one account, in the order they run: groups before their members. */
@@ -38,6 +39,7 @@ export function createGetcourseSource(options: GetcourseSourceOptions = {}): Sou
     timeZone: (account) => account.timezone,
     accountStatus: getcourseStatus,
     files: getcourseFiles,
+    operator: getcourseOperator,
     streams(config, sync) {
       const unknown = (sync.streams ?? []).filter((s) => !(GETCOURSE_STREAMS as readonly string[]).includes(s))
       // Without --source the names may belong to another source; only complain when GetCourse was asked for.

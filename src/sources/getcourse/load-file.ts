@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs'
+import { createReadStream, existsSync, statSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import path from 'node:path'
 import { createGunzip } from 'node:zlib'
@@ -42,10 +42,17 @@ export function loadFileSource(opts: LoadFileOptions): SourceModule<never, Getco
   return {
     name: LOAD_FILE_SOURCE,
     streamNames: [opts.stream],
-    streams(config, _options, deps) {
+    streams(config, _options) {
       const account = config.getcourse.find((a) => a.name === opts.account)
-      const timeZone = account?.timezone ?? config.timezone
-      if (!account) deps.log.warn({ account: opts.account, timeZone }, 'account is not configured; dates are read in the default time zone')
+      // Refused before any run is recorded: rows under a name no config knows could never be synced or told apart.
+      if (!account)
+        throw new EtlError(
+          'USAGE',
+          `No configured GetCourse account named "${opts.account}"${config.getcourse.length ? `; configured: ${config.getcourse.map((a) => a.name).join(', ')}` : ' (the config has none)'}`,
+        )
+      const file = path.resolve(opts.file)
+      if (!existsSync(file) || !statSync(file).isFile()) throw new EtlError('USAGE', `No such file: ${file}`)
+      const timeZone = account.timezone
       const stream: Stream<LoadFileState> = {
         source: LOAD_FILE_SOURCE,
         account: opts.account,
@@ -96,7 +103,8 @@ async function* readFile(ctx: StreamContext<LoadFileState>, opts: LoadFileOption
   let normalizer: Normalizer | null = null
   let rows = 0
   const label = `file ${path.basename(file)}`
-  for await (const event of readExport(input as AsyncIterable<Uint8Array>, { batchSize: ctx.config.batchSize, label })) {
+  const whenInvalid = 'nothing of it was kept past the last whole batch; load a complete saved export (the whole answer or its `info` object)'
+  for await (const event of readExport(input as AsyncIterable<Uint8Array>, { batchSize: ctx.config.batchSize, label, whenInvalid })) {
     if (event.type === 'end' && event.error)
       throw new EtlError('RESPONSE_INVALID', `${label} is not a ready export: ${event.error.code ?? ''} ${event.error.message}`.trim())
     if (event.fields === null) continue

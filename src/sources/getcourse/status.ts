@@ -10,15 +10,27 @@ export async function getcourseStatus(db: Db, config: Pick<GetcourseConfig, 'get
     const budget = await budgetStatus(db, account, now)
     const pending = await openExports(db, account.name)
     const avg = await averageRequestsPerExport(db, account.name)
+    const exportFacts = (e: (typeof pending)[number]) => ({
+      exportId: e.exportId,
+      stream: e.stream,
+      status: e.status,
+      ageSeconds: Math.round((now - e.startedAt) / 1000),
+    })
     out[account.name] = {
-      budget: `${budget.used}/${budget.limit} in ${account.budget.windowSeconds / 60} min`,
-      budgetFreesAt: budget.freesAt?.toISOString() ?? null,
+      // Numbers, not prose (status --json); the table prints `used/limit in N min`.
+      budget: {
+        used: budget.used,
+        remaining: budget.blockedUntil ? 0 : Math.max(0, budget.limit - budget.used),
+        limit: budget.limit,
+        windowSeconds: account.budget.windowSeconds,
+        freesAt: budget.freesAt?.toISOString() ?? null,
+      },
       blockedUntil: budget.blockedUntil?.toISOString() ?? null,
-      pendingExports: pending.map((e) => `${e.exportId} (${e.stream}, ${e.status}, ${Math.round((now - e.startedAt) / 1000)} s)`),
+      pendingExports: pending.map(exportFacts),
       // Pending longer than one run waits (poll.timeoutSeconds): given up at poll.maxPendingSeconds.
       stuckExports: pending
         .filter((e) => e.status === 'pending' && now - e.startedAt > account.poll.timeoutSeconds * 1000)
-        .map((e) => `${e.exportId} (${e.stream}, pending ${Math.round((now - e.startedAt) / 1000)} s, given up after ${account.poll.maxPendingSeconds} s)`),
+        .map((e) => ({ ...exportFacts(e), givenUpAfterSeconds: account.poll.maxPendingSeconds })),
       requestsPerExport: avg === null ? null : Number(avg.toFixed(2)),
     }
   }

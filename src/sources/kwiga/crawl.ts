@@ -121,6 +121,7 @@ export async function* runCrawl<C, S extends CrawlState<C>>(options: CrawlOption
         rejects: load.rejects,
         listings: listed.length ? listingOps(listingId, listed, load.missed ?? [], whole) : undefined,
         read: page.items.length,
+        fields: [{ scope: step.path.replace(/\/\d+(?=\/|$)/g, '/:id'), names: itemFields(page.items) }],
         state: done ? options.finish(plan.candidate) : ({ ...saved, plan: { ...plan } } as S),
       }
     }
@@ -206,4 +207,11 @@ export function later(a: string | null | undefined, b: string | null | undefined
 /** A filter datetime for KWIGA (`YYYY-MM-DD HH:mm:ss`, UTC): `iso` minus `overlapMs`. */
 export function filterSince(iso: string, overlapMs: number): string {
   return new Date(Date.parse(iso) - overlapMs).toISOString().slice(0, 19).replace('T', ' ')
+}
+
+/** Top-level field names of a page's items (a field new to an endpoint is a schema change). */
+export function itemFields(items: readonly unknown[]): string[] {
+  const names = new Set<string>()
+  for (const item of items) if (item && typeof item === 'object' && !Array.isArray(item)) for (const k of Object.keys(item)) names.add(k)
+  return [...names]
 }

@@ -4,6 +4,7 @@ import { httpTimeouts } from '../../http.js'
 import type { Batch, SourceModule, Stream, StreamContext } from '../../contract.js'
 import { KwigaClient } from './client.js'
 import { kwigaCabinetSchema, type KwigaConfig } from './config.js'
+import { kwigaOperator } from './operator.js'
 import { contactProductsStream } from './contact-products.js'
 import { contactsStream } from './contacts.js'
 import { courseUsersStream } from './course-users.js'
@@ -40,6 +41,7 @@ export function createKwigaSource(overrides: KwigaSourceOptions = {}): SourceMod
     accountSchema: kwigaCabinetSchema,
     secrets: (cabinet) => [cabinet.token, cabinet.cabinetHash],
     accountColumn: 'cabinet',
+    operator: kwigaOperator,
     streams(config, selection) {
       if (selection.source === 'kwiga') {
         const unknown = (selection.streams ?? []).filter((s) => !(KWIGA_STREAMS as readonly string[]).includes(s))
