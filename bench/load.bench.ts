@@ -103,7 +103,7 @@ async function benchStream(warehouse: Warehouse, stream: BenchStream, rows: numb
 /** COPY rate of the rows the load wrote, into an empty table with the same indexes. */
 async function copyBaseline(warehouse: Warehouse, table: string): Promise<number> {
   const { rows: cols } = await sql<{ name: string }>`
-    select attname as name from pg_attribute where attrelid = ${table}::regclass and attnum > 0 and not attisdropped and attname <> 'synced_at' order by attnum`.execute(
+    select attname as name from pg_attribute where attrelid = ${table}::regclass and attnum > 0 and not attisdropped and attgenerated = '' and attname <> 'synced_at' order by attnum`.execute(
     warehouse.db,
   )
   const list = cols.map((c) => `"${c.name}"`).join(', ')

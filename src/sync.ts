@@ -18,10 +18,12 @@ import {
   type RunCounts,
   type StreamKey,
 } from './db/runs.js'
+import { registerAccounts, type AccountEntry } from './db/accounts.js'
 import { applyListingOps, recordListingKeys } from './db/listings.js'
 import { recordSeenFields, type NewFields } from './db/schema-changes.js'
 import { isDatabaseUnavailable } from './db/unavailable.js'
 import { upsertRows } from './db/upsert.js'
+import { describeUnknownStatuses, unknownStatuses } from './db/vocabulary.js'
 import { DeferredError, EtlError, errorMessage } from './errors.js'
 import { redact, type Logger } from './log.js'
 import type { Batch, Progress, SourceModule, Stream, SyncOptions } from './contract.js'
@@ -76,6 +78,7 @@ export async function runSync(deps: SyncDeps, options: SyncOptions = {}): Promis
     const dead = (await liveness?.closeDeadRuns()) ?? 0
     if (dead) log.info({ runs: dead }, 'closed the runs of a process that stopped without finishing them')
     await closeStaleRuns(warehouse.db)
+    await registerAccounts(warehouse.db, configuredAccounts(deps.config))
     return await syncStreams(deps, options, invocation, signal)
   } finally {
     await liveness?.release()
@@ -135,6 +138,17 @@ async function syncStreams(deps: SyncDeps, options: SyncOptions, invocation: str
   await slots.queue.onIdle()
   const ok = results.every((r) => r.status === 'succeeded' || r.status === 'deferred')
   return { invocation, results, ok }
+}
+
+/**
+ * The accounts of the config with their zones, for `etl.accounts` (the zone analytics views cut days
+ * in). KWIGA does not say a cabinet's zone: Europe/Kyiv, the zone its cabinets use.
+ */
+export function configuredAccounts(config: Config): AccountEntry[] {
+  return [
+    ...config.getcourse.map((a) => ({ source: 'getcourse', account: a.name, timeZone: a.timezone, currency: null })),
+    ...config.kwiga.map((c) => ({ source: 'kwiga', account: c.name, timeZone: 'Europe/Kyiv', currency: null })),
+  ]
 }
 
 const keyOf = (s: Stream<any>): StreamKey => ({ source: s.source, account: s.account, stream: s.name })
@@ -226,7 +240,13 @@ async function runStream<S>(
     }
     // A source may stop quietly when the signal fires; that is not a complete run.
     if (signal.aborted) throw new EtlError('ABORTED', 'shutdown requested; committed batches are kept, the stream resumes next run')
-    const message = `${counts.read} read, ${counts.inserted} inserted, ${counts.updated} updated, ${counts.rejected} rejected`
+    let message = `${counts.read} read, ${counts.inserted} inserted, ${counts.updated} updated, ${counts.rejected} rejected`
+    // Status values the vocabulary does not know are kept raw; the run says so (and `status` lists them).
+    const unknown = await unknownStatuses(db, { source: stream.source, account: stream.account, sinceRun: runId })
+    if (unknown.length) {
+      message += `; ${describeUnknownStatuses(unknown)}`
+      log.warn({ runId, unknownStatuses: unknown.map((u) => `${u.table}.${u.column}=${u.value}`) }, describeUnknownStatuses(unknown))
+    }
     await finishRun(db, runId, { status: 'succeeded', requests: pendingRequests, message })
     counts.requests += pendingRequests
     log.info({ runId, ...counts, ms: Date.now() - started }, 'stream succeeded')

@@ -93,6 +93,19 @@ export interface ReplicasTable {
   doing: Generated<Json>
 }
 
+/** Configured accounts with their zones (src/db/accounts.ts, migrations/0006_analyst.sql). */
+export interface AccountsTable {
+  source: string
+  account: string
+  time_zone: string
+  currency: string | null
+  configured: Generated<boolean>
+  first_sync_at: Timestamp | null
+  last_sync_at: Timestamp | null
+  last_success_at: Timestamp | null
+  updated_at: Generated<Timestamp>
+}
+
 /** Column titles and item fields as first seen (migrations/0007_operator.sql). */
 export interface SchemaChangesTable {
   id: Generated<Int8>
@@ -116,6 +129,7 @@ export interface CheckMarksTable {
 /** The etl bookkeeping tables; they join `Database` (contract.ts) by declaration merging. */
 declare module '../contract.js' {
   interface EtlTables {
+    'etl.accounts': AccountsTable
     'etl.runs': RunsTable
     'etl.stream_state': StreamStateTable
     'etl.rejects': RejectsTable

@@ -2,21 +2,41 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestWarehouse, type TestWarehouse } from '../support/database.js'
 import { SEED_SQL, exec, jsonRows } from './support.js'
 
-let wh: TestWarehouse
-beforeAll(async () => {
-  wh = await createTestWarehouse()
-  await exec(wh, SEED_SQL)
-})
-afterAll(async () => wh?.dispose())
+describe.each([
+  { where: 'server', embedded: false },
+  { where: 'embedded PGlite', embedded: true },
+])('analytics views over known rows on $where', ({ embedded }) => {
+  let wh: TestWarehouse
+  beforeAll(async () => {
+    wh = await createTestWarehouse({ embedded })
+    await exec(wh, SEED_SQL)
+  }, 120_000)
+  afterAll(async () => wh?.dispose())
 
-describe('analytics views over known rows', () => {
   it('every view has a comment saying what a row is', async () => {
     const rows = await jsonRows<{ name: string; comment: string | null }>(
       wh,
       `select c.relname as name, obj_description(c.oid, 'pg_class') as comment
        from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'analytics' and c.relkind = 'v' order by 1`,
     )
-    expect(rows.map((r) => r.name)).toEqual(['course_progress', 'group_membership', 'orders', 'payments', 'people', 'revenue_daily', 'sync_freshness'])
+    expect(rows.map((r) => r.name)).toEqual([
+      'cohort_retention',
+      'course_progress',
+      'funnel_monthly',
+      'group_membership',
+      'order_funnel',
+      'orders',
+      'payments',
+      'people',
+      'person_links',
+      'persons',
+      'revenue_by_manager',
+      'revenue_by_product',
+      'revenue_by_utm_source',
+      'revenue_daily',
+      'revenue_events',
+      'sync_freshness',
+    ])
     for (const r of rows) expect(r.comment, r.name).toMatch(/^One row per /)
   })
 
@@ -28,85 +48,97 @@ describe('analytics views over known rows', () => {
         source: 'getcourse',
         account: 'school',
         day: '2025-03-02',
-        timezone: 'Europe/Moscow',
+        time_zone: 'Europe/Moscow',
         currency: 'RUB',
         orders: 3,
         amount: 1500,
         refunds: 1,
         refunded_amount: 300,
         net_amount: 1200,
+        unclassified_payments: 0,
+        unclassified_amount: 0,
       },
       {
         source: 'getcourse',
         account: 'school',
         day: '2025-03-10',
-        timezone: 'Europe/Moscow',
+        time_zone: 'Europe/Moscow',
         currency: 'USD',
         orders: 1,
         amount: 50,
         refunds: 0,
         refunded_amount: 0,
         net_amount: 50,
+        unclassified_payments: 0,
+        unclassified_amount: 0,
       },
       // 22:30 UTC on 03-01 is 00:30 on 03-02 in Kyiv.
       {
         source: 'kwiga',
         account: 'main',
         day: '2025-03-02',
-        timezone: 'Europe/Kyiv',
+        time_zone: 'Europe/Kyiv',
         currency: 'UAH',
         orders: 1,
         amount: 1500,
         refunds: 0,
         refunded_amount: 0,
         net_amount: 1500,
+        unclassified_payments: 0,
+        unclassified_amount: 0,
       },
       {
         source: 'kwiga',
         account: 'main',
         day: '2025-03-04',
-        timezone: 'Europe/Kyiv',
+        time_zone: 'Europe/Kyiv',
         currency: 'USD',
         orders: 1,
         amount: 20,
         refunds: 1,
         refunded_amount: 20,
         net_amount: 0,
+        unclassified_payments: 0,
+        unclassified_amount: 0,
       },
       {
         source: 'kwiga',
         account: 'main',
         day: '2025-03-05',
-        timezone: 'Europe/Kyiv',
+        time_zone: 'Europe/Kyiv',
         currency: 'UAH',
         orders: 1,
         amount: 400,
         refunds: 0,
         refunded_amount: 0,
         net_amount: 400,
+        unclassified_payments: 0,
+        unclassified_amount: 0,
       },
     ])
   })
 
-  it('orders: one row per deal / order with its payments, KWIGA numeric statuses as slugs', async () => {
+  it('orders: one row per deal / order with its payments, status as sent beside its canonical code (KWIGA numeric ids and slugs)', async () => {
     const rows = await jsonRows(wh, `select * from analytics.orders order by source, account, order_id`)
-    const base = { payments_refunded_sum: 0, utm_source: null, utm_medium: null, utm_campaign: null }
+    const base = { payments_refunded_sum: 0, utm_source: null, utm_medium: null, utm_campaign: null, is_test: false, manager: null, funnel: null, stage: null }
     const anna = { buyer_id: 1001, buyer_email: 'anna@example.com', buyer_name: 'Anna Ivanova' }
     const boris = { buyer_id: 1002, buyer_email: 'boris@example.com', buyer_name: 'Boris Petrov' }
     const olena = { buyer_id: 201, buyer_email: 'olena@example.com', buyer_name: 'Olena K' }
     const petro = { buyer_id: 202, buyer_email: 'petro@example.com', buyer_name: 'Petro M' }
-    const gc = { ...base, source: 'getcourse', account: 'school' }
-    const kw = { ...base, source: 'kwiga', account: 'main', order_number: null }
+    const gc = { ...base, source: 'getcourse', account: 'school', time_zone: 'Europe/Moscow' }
+    const kw = { ...base, source: 'kwiga', account: 'main', order_number: null, time_zone: 'Europe/Kyiv' }
     expect(rows).toEqual([
       {
         ...gc,
         ...anna,
         order_id: 5001,
+        created_day: '2025-03-02',
         order_number: 101,
         title: 'Курс А',
         created_at: '2025-03-01T21:00:00+00:00',
         paid_at: '2025-03-01T21:30:00+00:00',
-        status: 'payed',
+        status: 'Завершен',
+        status_code: 'payed',
         status_title: 'Завершен',
         is_paid: true,
         amount: 1000,
@@ -120,11 +152,13 @@ describe('analytics views over known rows', () => {
         ...gc,
         ...boris,
         order_id: 5002,
+        created_day: '2025-03-05',
         order_number: 102,
         title: 'Курс Б',
         created_at: '2025-03-05T09:00:00+00:00',
         paid_at: null,
-        status: 'new',
+        status: 'Новый',
+        status_code: 'new',
         status_title: 'Новый',
         is_paid: false,
         amount: 2000,
@@ -141,11 +175,13 @@ describe('analytics views over known rows', () => {
         ...gc,
         ...boris,
         order_id: 5003,
+        created_day: '2025-03-02',
         order_number: 103,
         title: 'Курс В',
         created_at: '2025-03-02T08:00:00+00:00',
         paid_at: '2025-03-02T09:00:00+00:00',
-        status: 'part_payed',
+        status: 'Частично оплачен',
+        status_code: 'part_payed',
         status_title: 'Частично оплачен',
         is_paid: true,
         amount: 500,
@@ -159,11 +195,13 @@ describe('analytics views over known rows', () => {
         ...gc,
         ...boris,
         order_id: 5004,
+        created_day: '2025-03-10',
         order_number: 104,
         title: 'Course D',
         created_at: '2025-03-10T11:00:00+00:00',
         paid_at: '2025-03-10T12:00:00+00:00',
-        status: 'payed',
+        status: 'Завершен',
+        status_code: 'payed',
         status_title: 'Завершен',
         is_paid: true,
         amount: 50,
@@ -180,11 +218,13 @@ describe('analytics views over known rows', () => {
         ...gc,
         ...anna,
         order_id: 5005,
+        created_day: '2025-03-02',
         order_number: 105,
         title: 'Курс Д',
         created_at: '2025-03-02T09:30:00+00:00',
         paid_at: '2025-03-02T10:00:00+00:00',
-        status: 'waiting_for_return',
+        status: 'Ожидаем возврата',
+        status_code: 'waiting_for_return',
         status_title: 'Ожидаем возврата',
         is_paid: true,
         amount: 300,
@@ -199,10 +239,12 @@ describe('analytics views over known rows', () => {
         ...kw,
         ...olena,
         order_id: 7001,
+        created_day: '2025-03-02',
         title: 'Bonus, Python',
         created_at: '2025-03-01T22:00:00+00:00',
         paid_at: '2025-03-01T22:30:00+00:00',
         status: 'paid',
+        status_code: 'paid',
         status_title: 'Сплачено',
         is_paid: true,
         amount: 1500,
@@ -216,10 +258,12 @@ describe('analytics views over known rows', () => {
         ...kw,
         ...petro,
         order_id: 7002,
+        created_day: '2025-03-03',
         title: null,
         created_at: '2025-03-03T10:00:00+00:00',
         paid_at: null,
-        status: 'not_paid',
+        status: '1',
+        status_code: 'not_paid',
         status_title: 'Не сплачено',
         is_paid: false,
         amount: 40,
@@ -233,10 +277,12 @@ describe('analytics views over known rows', () => {
         ...kw,
         ...petro,
         order_id: 7003,
+        created_day: '2025-03-04',
         title: null,
         created_at: '2025-03-04T09:00:00+00:00',
         paid_at: '2025-03-04T10:00:00+00:00',
-        status: 'refunded',
+        status: '4',
+        status_code: 'refunded',
         status_title: 'Повернення коштів',
         is_paid: false,
         amount: 20,
@@ -251,10 +297,12 @@ describe('analytics views over known rows', () => {
         ...kw,
         ...olena,
         order_id: 7004,
+        created_day: '2025-03-05',
         title: 'Python',
         created_at: '2025-03-05T09:00:00+00:00',
         paid_at: '2025-03-05T10:00:00+00:00',
-        status: 'partially_paid',
+        status: '3',
+        status_code: 'partially_paid',
         status_title: 'Частково сплачено',
         is_paid: true,
         amount: 1000,
@@ -270,7 +318,7 @@ describe('analytics views over known rows', () => {
   it('payments: both sources, currency from the deal when the payment has none', async () => {
     const rows = await jsonRows(
       wh,
-      `select source, payment_id, order_id, order_number, status, is_received, is_refunded, amount, currency, payment_system, paid_at, buyer_email
+      `select source, payment_id, order_id, order_number, status_code, is_received, is_refunded, amount, currency, payment_system, paid_at, buyer_email
       from analytics.payments order by source, account, payment_id`,
     )
     expect(rows).toEqual([
@@ -279,7 +327,7 @@ describe('analytics views over known rows', () => {
         payment_id: 9001,
         order_id: 5001,
         order_number: 101,
-        status: 'accepted',
+        status_code: 'accepted',
         is_received: true,
         is_refunded: false,
         amount: 1000,
@@ -293,7 +341,7 @@ describe('analytics views over known rows', () => {
         payment_id: 9002,
         order_id: 5003,
         order_number: 103,
-        status: 'accepted',
+        status_code: 'accepted',
         is_received: true,
         is_refunded: false,
         amount: 200,
@@ -307,7 +355,7 @@ describe('analytics views over known rows', () => {
         payment_id: 9003,
         order_id: 5004,
         order_number: 104,
-        status: 'accepted',
+        status_code: 'accepted',
         is_received: true,
         is_refunded: false,
         amount: 50,
@@ -321,7 +369,7 @@ describe('analytics views over known rows', () => {
         payment_id: 9004,
         order_id: 5005,
         order_number: 105,
-        status: 'returned',
+        status_code: 'returned',
         is_received: false,
         is_refunded: true,
         amount: 300,
@@ -335,7 +383,7 @@ describe('analytics views over known rows', () => {
         payment_id: 9005,
         order_id: 5002,
         order_number: 102,
-        status: 'expected',
+        status_code: 'expected',
         is_received: false,
         is_refunded: false,
         amount: 2000,
@@ -349,7 +397,7 @@ describe('analytics views over known rows', () => {
         payment_id: 8001,
         order_id: 7001,
         order_number: null,
-        status: 'paid',
+        status_code: 'paid',
         is_received: true,
         is_refunded: false,
         amount: 1500,
@@ -363,7 +411,7 @@ describe('analytics views over known rows', () => {
         payment_id: 8002,
         order_id: 7002,
         order_number: null,
-        status: 'failed',
+        status_code: 'failed',
         is_received: false,
         is_refunded: false,
         amount: 40,
@@ -377,7 +425,7 @@ describe('analytics views over known rows', () => {
         payment_id: 8003,
         order_id: 7003,
         order_number: null,
-        status: 'refunded',
+        status_code: 'refunded',
         is_received: false,
         is_refunded: true,
         amount: 20,
@@ -391,7 +439,7 @@ describe('analytics views over known rows', () => {
         payment_id: 8004,
         order_id: 7004,
         order_number: null,
-        status: 'paid',
+        status_code: 'paid',
         is_received: true,
         is_refunded: false,
         amount: 400,
@@ -405,7 +453,7 @@ describe('analytics views over known rows', () => {
         payment_id: 8005,
         order_id: 7004,
         order_number: null,
-        status: 'pending',
+        status_code: 'pending',
         is_received: false,
         is_refunded: false,
         amount: 600,

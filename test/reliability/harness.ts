@@ -299,7 +299,8 @@ async function dropDatabase(url: string): Promise<void> {
 
 /**
  * What legitimately differs between two complete loads of the same data at different moments:
- * when a row was written (`synced_at`), when a contact's products were last checked (`checked_at`),
+ * when a row was written (`synced_at`, a status period opened by a load, a field title seen), when a
+ * contact's products were last checked (`checked_at`),
  * and values the sources compute relative to the moment of the request — GetCourse's «давность»
  * (days since registration / last activity) and KWIGA's days left / available and "active now"
  * flags. A day count ticks at a different moment for every record, so over a few minutes of trials
@@ -322,6 +323,11 @@ const VOLATILE: Record<string, string[][]> = {
   ],
   'kwiga.product_subscriptions': [['is_active'], ['raw', 'is_active']],
   'kwiga.offers': [['is_active'], ['raw', 'is_active']],
+  // A status period starts at the source's change time where it gives one, else at the load that saw it.
+  'getcourse.deal_status_history': [['seen_from'], ['seen_to']],
+  'getcourse.payment_status_history': [['seen_from'], ['seen_to']],
+  'kwiga.order_status_history': [['seen_from'], ['seen_to']],
+  'getcourse.field_titles': [['first_seen_at'], ['last_seen_at']],
 }
 
 const literal = (s: string) => `'${s.replaceAll("'", "''")}'`

@@ -212,13 +212,34 @@ export const PAYMENT_FIELDS: readonly string[] = [
   'Название',
 ]
 
+/**
+ * Export columns with the account's field renames applied: a renamed additional field is exported
+ * under its new title from then on (its position stays).
+ */
+export function renamedColumns(fields: readonly string[], renames: ReadonlyMap<number, string>): string[] {
+  const out = [...fields]
+  if (!renames.size) return out
+  for (const [defs, after] of [
+    [USER_CUSTOM_FIELDS, 'От партнера'],
+    [DEAL_CUSTOM_FIELDS, 'Промоакция'],
+  ] as const) {
+    const start = out.indexOf(after) + 1
+    if (start === 0) continue
+    defs.forEach((f, i) => {
+      const title = renames.get(f.id)
+      if (title !== undefined) out[start + i] = title
+    })
+  }
+  return out
+}
+
 /** `/pl/api/account/fields` dictionary entries, in the shape captured from a real account (reference §5.2). */
-export function fieldDictionary(): Record<string, unknown>[] {
+export function fieldDictionary(renames: ReadonlyMap<number, string> = new Map()): Record<string, unknown>[] {
   const entries = (defs: readonly FieldDefinition[], formId: number) =>
     defs.map((f, position) => ({
       id: f.id,
       type: f.type,
-      title: f.title,
+      title: renames.get(f.id) ?? f.title,
       required: f.required,
       field_order_pos: position,
       context_type: f.context,

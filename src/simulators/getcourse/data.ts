@@ -409,6 +409,8 @@ export class SimDataset {
   private readonly groupList: SimGroup[]
   private readonly position = { user: new Map<number, number>(), deal: new Map<number, number>(), payment: new Map<number, number>() }
   private added = 0
+  /** Additional fields renamed in the account (field id → new title): the dictionary and exports use it. */
+  readonly fieldRenames = new Map<number, string>()
 
   constructor(private readonly opts: DatasetOptions) {
     if (opts.deals > 0 && opts.users < 1) throw new Error('A simulated account with deals needs at least one user')
@@ -503,6 +505,11 @@ export class SimDataset {
     const deal = { ...this.require(this.deal(id), 'deal', id), updatedAt: this.opts.now(), ...patch }
     this.dealList[this.position.deal.get(id)!] = deal
     return deal
+  }
+
+  /** Renames an additional field (`/account/fields` and the export column both show the new title). */
+  renameField(id: number, title: string): void {
+    this.fieldRenames.set(id, title)
   }
 
   /** Moves `Статус изменен` and `Дата изменения` to now; paying sets `Дата оплаты`. */

@@ -1,7 +1,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { type Clock, systemClock } from '../../clock.js'
-import { type Cell, GROUP_MEMBER_FIELDS, PAYMENT_FIELDS, type Stream, USER_FIELDS, dealFields, fieldDictionary } from './columns.js'
+import { type Cell, GROUP_MEMBER_FIELDS, PAYMENT_FIELDS, type Stream, USER_FIELDS, dealFields, fieldDictionary, renamedColumns } from './columns.js'
 import { type SimGroup, SimDataset } from './data.js'
 import { type ExportFilters, inRange, parseFilters } from './filters.js'
 import { ZonedTime } from './local-time.js'
@@ -371,7 +371,7 @@ class SimAccount {
       case 'users': {
         const users = data.users.filter((u) => inRange(created, u.createdAt) && statusOk(u.status) && (!f.emails || f.emails.has(u.email.toLowerCase())))
         return {
-          fields: USER_FIELDS,
+          fields: renamedColumns(USER_FIELDS, data.fieldRenames),
           rowCount: users.length,
           rows: function* () {
             for (const u of users) yield userRow(u, ctx)
@@ -384,7 +384,7 @@ class SimAccount {
           .map((m) => ({ ...m, user: data.user(m.userId) }))
           .filter(({ user, addedAt }) => user && inRange(created, user.createdAt) && inRange(added, addedAt) && statusOk(user.status))
         return {
-          fields: GROUP_MEMBER_FIELDS,
+          fields: renamedColumns(GROUP_MEMBER_FIELDS, data.fieldRenames),
           rowCount: members.length,
           rows: function* () {
             for (const m of members) yield groupMemberRow(m.user!, group!.id, m.addedAt, ctx)
@@ -406,7 +406,7 @@ class SimAccount {
           .map((deal) => ({ deal, user: data.user(deal.userId) }))
         const totals = clientTotals(data.deals)
         return {
-          fields: dealFields(this.currency),
+          fields: renamedColumns(dealFields(this.currency), data.fieldRenames),
           rowCount: deals.length,
           rows: function* () {
             for (const { deal, user } of deals) yield dealRow(deal, user, ctx, totals.get(deal.userId))
@@ -527,7 +527,7 @@ class SimAccount {
     if (action?.toLowerCase() !== 'get') {
       return this.sendJson(res, entry, { success: f.no, error: f.yes, error_message: 'Неизвестное действие' })
     }
-    this.sendJson(res, entry, { success: f.yes, info: fieldDictionary(), error_message: '', error: f.no })
+    this.sendJson(res, entry, { success: f.yes, info: fieldDictionary(this.dataset.fieldRenames), error_message: '', error: f.no })
   }
 
   private applyFault(fault: Fault, req: IncomingMessage, res: ServerResponse, entry: SimRequest): void {

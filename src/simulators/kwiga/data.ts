@@ -687,6 +687,30 @@ export class SimDataset {
   }
 
   /**
+   * The order's paid status changes now (a payment arrives, a refund): `updated_at` moves, the
+   * payments follow (paid → 2, refunded → 4); the contact's last activity does not (§4.38: whether
+   * such changes count as activity is unknown), so only a full read sees it.
+   */
+  changeOrderStatus(orderId: number, status: PaidStatus): SimOrder {
+    const order = this.orders.find((o) => o.id === orderId)
+    if (!order) throw new Error(`unknown order ${orderId}`)
+    const now = this.time()
+    order.paidStatus = status
+    order.updatedAt = now
+    if (status === 'paid' || status === 'partially_paid') {
+      order.paidAt = now
+      order.firstPaidAt ??= now
+    }
+    for (const p of order.payments) {
+      p.status = status === 'refunded' ? 4 : status === 'paid' ? 2 : p.status
+      if (p.status === 2) p.paidAt ??= now
+      p.updatedAt = now
+    }
+    this.version++
+    return order
+  }
+
+  /**
    * The student (enrolled if needed) watches and completes the next `lessons` lessons now, passing their quizzes.
    * Updates the course user's last activity and the contact's last_activity_at.
    */

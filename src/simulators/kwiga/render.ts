@@ -63,7 +63,11 @@ const Q = {
   courseUserPhoneNational: 18,
   subscriptionIdsString: 19,
   nameOrder: 20,
+  paymentStatusSlug: 21,
 } as const
+
+/** Payment status ids and the slugs some payments arrive with instead (§4.16). */
+const PAYMENT_STATUS_SLUG = { 1: 'pending', 2: 'paid', 3: 'failed', 4: 'refunded' } as const
 
 const localized = (lang: Lang, t: { en: string; uk: string; ru: string }) => t[lang]
 
@@ -317,6 +321,10 @@ function renderOrder(ctx: RenderContext, o: SimOrder, detail: boolean): Json {
       .filter((m) => !!m)
       .map((m) => ({ id: m.id, name: m.name, email: m.email })),
   }
+  // §3.6 `utm` (cond.): a UtmList of the contact's visits up to the order; absent when none had UTM.
+  const contact = ds.contact(o.contactId)
+  const utm = contact ? utmList(contact.visits.filter((v) => v.createdAt <= o.createdAt)) : null
+  if (utm) out.utm = utm
   // §4.13: undocumented, seen by a public client on GET /contacts/:id?with_orders=1.
   if (detail) out.crm_url = `https://${ds.schoolSlug}.kwiga.com/expert/crm/orders/${o.id}`
   return out
@@ -327,7 +335,11 @@ function renderPayment(ctx: RenderContext, p: SimPayment): Json {
   return {
     id: p.id,
     // §4.16: schema says string, the example has an integer.
-    status: quirk(ds, Q.paymentStatusString, p.id, 0.15) ? String(p.status) : p.status,
+    status: quirk(ds, Q.paymentStatusSlug, p.id, 0.1)
+      ? PAYMENT_STATUS_SLUG[p.status]
+      : quirk(ds, Q.paymentStatusString, p.id, 0.15)
+        ? String(p.status)
+        : p.status,
     status_title: localized(lang, PAYMENT_STATUS[p.status]),
     payment_type: p.paymentType,
     payment_type_title: p.paymentType ? localized(lang, PAYMENT_TYPE[p.paymentType]) : null,

@@ -1,5 +1,6 @@
 /** Kysely types of the `getcourse.*` tables and the `etl.getcourse_*` bookkeeping (migrations/0002_getcourse.sql). */
-import type { ColumnType, Generated as KyselyGenerated } from 'kysely'
+import type { ColumnType, GeneratedAlways, Generated as KyselyGenerated } from 'kysely'
+import type { GetcourseAnalystTables } from './tables-analyst.js'
 
 /** kysely's Generated<ColumnType<S, I, U>> selects as the ColumnType object itself; this one unwraps it. */
 type Generated<T> = [T] extends [ColumnType<infer S, infer I, infer U>] ? ColumnType<S, I | undefined, U> : KyselyGenerated<T>
@@ -110,6 +111,8 @@ export interface GetcourseDealsTable extends Synced {
   is_paid: boolean | null
   is_free: boolean | null
   refusal_reason: string | null
+  /** Test deal (status code `false`), computed by the database (migrations/0006_analyst.sql). */
+  is_test: GeneratedAlways<boolean | null>
 }
 
 export interface GetcoursePaymentsTable extends Synced {
@@ -190,7 +193,7 @@ export interface GetcourseExportsTable {
   run_id: Int8 | null
 }
 
-export interface GetcourseTables {
+export interface GetcourseTables extends GetcourseAnalystTables {
   'getcourse.users': GetcourseUsersTable
   'getcourse.groups': GetcourseGroupsTable
   'getcourse.group_members': GetcourseGroupMembersTable

@@ -12,6 +12,7 @@ import {
   normalizeTimezone,
 } from './normalize.js'
 import type { Page } from './pages.js'
+import { int, isItem } from './values.js'
 import { resumablePlan, type KwigaStreamDef, type StreamKit } from './stream-context.js'
 
 /** Small lists read whole on every run (products, offers, courses, contact lists, timezones). */
@@ -67,28 +68,44 @@ export function productsStream(cabinet: string): KwigaStreamDef<RefreshState> {
   )
 }
 
+/**
+ * The list, then one detail call per offer (§2 R10) for its sales counters `purchases_count` and
+ * `sales_left`, which only the detail carries. An offer gone between the list and its detail (404)
+ * keeps NULL counters.
+ */
 export function offersStream(cabinet: string): KwigaStreamDef<RefreshState> {
   // No sort_by on /offers (§2 R9): pages shifting under a new offer are handled in pages.ts.
-  return fullRefresh({ label: 'offers', path: '/offers', query: [], pageSize: 100 }, { name: 'kwiga.offers', key: ['cabinet', 'offer_id'] }, (page) => {
-    const rejects: RejectInput[] = []
-    const missed: (string | null)[] = []
-    const offers = normalizeEach(page.items, rejects, (i) => normalizeOffer(cabinet, i), missed)
-    return {
-      writes: [
-        { table: 'kwiga.offers', key: ['cabinet', 'offer_id'], rows: offers.map((o) => o.offer) },
-        // Only offers whose answer carried the products list: an absent list is "not sent", never "none".
-        replaceWrite(
-          'kwiga.offer_products',
-          ['cabinet', 'offer_id', 'product_id'],
-          offers.flatMap((o) => o.products),
-          ['cabinet', 'offer_id'],
-          offers.filter((o) => o.productsWhole).map((o) => [cabinet, o.offer.offer_id]),
-        ),
-      ],
-      rejects,
-      missed,
-    }
-  })
+  return fullRefresh(
+    { label: 'offers', path: '/offers', query: [], pageSize: 100 },
+    { name: 'kwiga.offers', key: ['cabinet', 'offer_id'] },
+    async (page, k) => {
+      const rejects: RejectInput[] = []
+      const missed: (string | null)[] = []
+      const offers = normalizeEach(page.items, rejects, (i) => normalizeOffer(cabinet, i), missed)
+      for (const { offer } of offers) {
+        const body = await k.client.get(`/offers/${offer.offer_id}`, [], 'object')
+        const detail = body && isItem(body.data) ? body.data : null
+        if (!detail) continue
+        offer.purchases_count = int(detail.purchases_count)
+        offer.sales_left = int(detail.sales_left)
+      }
+      return {
+        writes: [
+          { table: 'kwiga.offers', key: ['cabinet', 'offer_id'], rows: offers.map((o) => o.offer) },
+          // Only offers whose answer carried the products list: an absent list is "not sent", never "none".
+          replaceWrite(
+            'kwiga.offer_products',
+            ['cabinet', 'offer_id', 'product_id'],
+            offers.flatMap((o) => o.products),
+            ['cabinet', 'offer_id'],
+            offers.filter((o) => o.productsWhole).map((o) => [cabinet, o.offer.offer_id]),
+          ),
+        ],
+        rejects,
+        missed,
+      }
+    },
+  )
 }
 
 export function coursesStream(cabinet: string): KwigaStreamDef<RefreshState> {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { RejectError } from '../../errors.js'
 import { rejected, type RejectInput } from '../../contract.js'
 import { nestedReject, requireItem, type Row } from './normalize-item.js'
+import { orderDetails } from './normalize-order-details.js'
 import { arrayAt, decimal, enumAt, id, int, isItem, json, objectAt, priceAt, text, time, without, type Item } from './values.js'
 
 // Contacts ------------------------------------------------------------------------------------------
@@ -150,6 +151,7 @@ function addOrder(cabinet: string, contactId: string, raw: unknown, rows: Contac
     order_stage_title: stage ? text(stage.title) : null,
     crm_url: text(item.crm_url),
     raw: json(without(item, ['payments'])),
+    ...orderDetails(item),
   })
   const products = arrayAt(item, 'products')
   if (products) {

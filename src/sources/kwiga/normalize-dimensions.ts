@@ -53,6 +53,9 @@ export function normalizeOffer(cabinet: string, raw: unknown): OfferRows {
     limit_type_id: limitType.id,
     limit_type_label: limitType.label,
     limit_of_sales: int(item.limit_of_sales),
+    // Sent by the per-offer endpoint (§2 R10); NULL from the list, which does not carry them.
+    purchases_count: int(item.purchases_count),
+    sales_left: int(item.sales_left),
     is_active: bool(item.is_active),
     is_draft: bool(item.is_draft),
     has_subscription: bool(item.has_subscription),

@@ -41,6 +41,9 @@ export interface KwigaOffersTable {
   limit_type_id: number | null
   limit_type_label: string | null
   limit_of_sales: number | null
+  /** Sales so far and sales left under the limit (the per-offer endpoint, docs/kwiga.md §2 R10). */
+  purchases_count: number | null
+  sales_left: number | null
   is_active: boolean | null
   is_draft: boolean | null
   has_subscription: boolean | null

@@ -1,4 +1,5 @@
-import type { Generated, Int8, Json, Numeric, Timestamp } from './column-types.js'
+import type { GeneratedAlways } from 'kysely'
+import type { Generated, Int8, Int8List, Json, Numeric, Timestamp } from './column-types.js'
 
 /** Kysely types of the contact tables: contacts, tags, orders, payments, transactions, certificates, contact products (migrations/0003_kwiga.sql). */
 
@@ -53,6 +54,8 @@ export interface KwigaOrdersTable {
   contact_id: Int8
   type_id: number | null
   paid_status: string | null
+  /** Canonical code of paid_status, computed by the database (migrations/0006_analyst.sql). */
+  paid_status_code: GeneratedAlways<string | null>
   paid_status_title: string | null
   first_paid_at: Timestamp | null
   paid_at: Timestamp | null
@@ -65,6 +68,37 @@ export interface KwigaOrdersTable {
   crm_url: string | null
   raw: Json
   synced_at: Generated<Timestamp>
+  manager_ids: Int8List | null
+  manager_names: string[] | null
+  utm_source: string | null
+  utm_medium: string | null
+  utm_campaign: string | null
+  utm_term: string | null
+  utm_content: string | null
+  order_group_id: Int8 | null
+  order_group_title: string | null
+  order_funnel_id: Int8 | null
+  order_funnel_title: string | null
+}
+
+/** Every paid_status an order was seen in, written by triggers with the order (migrations/0006_analyst.sql). */
+export interface KwigaOrderStatusHistoryTable {
+  cabinet: string
+  order_id: Int8
+  status: string
+  status_code: string | null
+  seen_from: Timestamp
+  seen_to: Timestamp | null
+}
+
+/** Contact `additional_fields`, written by triggers with the contact. */
+export interface KwigaContactFieldValuesTable {
+  cabinet: string
+  contact_id: Int8
+  field_id: Int8
+  title: string | null
+  value: string | null
+  display_value: string | null
 }
 
 export interface KwigaOrderProductsTable {
@@ -82,6 +116,8 @@ export interface KwigaPaymentsTable {
   payment_id: Int8
   order_id: Int8
   status: string | null
+  /** Canonical code of status, computed by the database (migrations/0006_analyst.sql). */
+  status_code: GeneratedAlways<string | null>
   status_title: string | null
   payment_type: string | null
   payment_type_title: string | null

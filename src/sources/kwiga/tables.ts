@@ -14,9 +14,11 @@ import type {
   KwigaContactOffersTable,
   KwigaContactProductChecksTable,
   KwigaContactProductsTable,
+  KwigaContactFieldValuesTable,
   KwigaContactTagsTable,
   KwigaContactsTable,
   KwigaOrderProductsTable,
+  KwigaOrderStatusHistoryTable,
   KwigaOrdersTable,
   KwigaPaymentsTable,
   KwigaProductSubscriptionsTable,
@@ -52,6 +54,8 @@ export interface KwigaTables {
   'kwiga.contact_tags': KwigaContactTagsTable
   'kwiga.contact_offers': KwigaContactOffersTable
   'kwiga.orders': KwigaOrdersTable
+  'kwiga.order_status_history': KwigaOrderStatusHistoryTable
+  'kwiga.contact_field_values': KwigaContactFieldValuesTable
   'kwiga.order_products': KwigaOrderProductsTable
   'kwiga.payments': KwigaPaymentsTable
   'kwiga.transactions': KwigaTransactionsTable
