@@ -271,6 +271,11 @@ export interface SourceModule<A extends SourceAccount = any, C = any> {
   secrets?(account: A): readonly (string | undefined)[]
   /** The zone of an account's local dates (`dump --excel` of rows with its name). */
   timeZone?(account: A): string
+  /**
+   * The zone the analytics views cut an account's days in (`etl.accounts.time_zone`).
+   * @default timeZone, else the config's `timezone`
+   */
+  accountZone?(account: A): string
   /** The column holding our account name in its tables. @default 'account' */
   readonly accountColumn?: string
   /** Warehouse schemas holding its tables (`dump` may read them). @default [name] */

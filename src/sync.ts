@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { setMaxListeners } from 'node:events'
 import PQueue from 'p-queue'
 import type { Clock } from './clock.js'
-import type { Config } from './config.js'
+import { sourceAccounts, type Config } from './config.js'
 import type { Warehouse } from './db/index.js'
 import {
   addRunCounts,
@@ -26,6 +26,7 @@ import { upsertRows } from './db/upsert.js'
 import { describeUnknownStatuses, unknownStatuses } from './db/vocabulary.js'
 import { DeferredError, EtlError, errorMessage } from './errors.js'
 import { redact, type Logger } from './log.js'
+import { allSources } from './sources/index.js'
 import type { Batch, Progress, SourceModule, Stream, SyncOptions } from './contract.js'
 
 export interface SyncDeps {
@@ -78,7 +79,7 @@ export async function runSync(deps: SyncDeps, options: SyncOptions = {}): Promis
     const dead = (await liveness?.closeDeadRuns()) ?? 0
     if (dead) log.info({ runs: dead }, 'closed the runs of a process that stopped without finishing them')
     await closeStaleRuns(warehouse.db)
-    await registerAccounts(warehouse.db, configuredAccounts(deps.config))
+    await registerAccounts(warehouse.db, configuredAccounts(deps.config, allSources))
     return await syncStreams(deps, options, invocation, signal)
   } finally {
     await liveness?.release()
@@ -144,11 +145,16 @@ async function syncStreams(deps: SyncDeps, options: SyncOptions, invocation: str
  * The accounts of the config with their zones, for `etl.accounts` (the zone analytics views cut days
  * in). KWIGA does not say a cabinet's zone: Europe/Kyiv, the zone its cabinets use.
  */
-export function configuredAccounts(config: Config): AccountEntry[] {
-  return [
-    ...config.getcourse.map((a) => ({ source: 'getcourse', account: a.name, timeZone: a.timezone, currency: null })),
-    ...config.kwiga.map((c) => ({ source: 'kwiga', account: c.name, timeZone: 'Europe/Kyiv', currency: null })),
-  ]
+/** Every account the config names, whichever sources this sync runs (a `load-file` runs one). */
+export function configuredAccounts(config: Config, sources: readonly SourceModule[]): AccountEntry[] {
+  return sources.flatMap((m) =>
+    sourceAccounts(config, m).map((a) => ({
+      source: m.name,
+      account: a.name,
+      timeZone: m.accountZone?.(a) ?? m.timeZone?.(a) ?? config.timezone,
+      currency: null,
+    })),
+  )
 }
 
 const keyOf = (s: Stream<any>): StreamKey => ({ source: s.source, account: s.account, stream: s.name })

@@ -2,6 +2,7 @@ import type { Config } from '../config.js'
 import type { Db } from '../db/index.js'
 import { countAccountRows, lastRunCounts, rejectsSinceMark, saveMark, streamKey } from '../db/history.js'
 import { recentSchemaChanges } from '../db/schema-changes.js'
+import { unknownStatuses, type UnknownStatus } from '../db/vocabulary.js'
 import { EtlError } from '../errors.js'
 import { allSources } from '../sources/index.js'
 import type { SourceModule } from '../sources/types.js'
@@ -28,6 +29,11 @@ export async function statusCommand(o: { json?: boolean; check?: boolean; maxAge
         lines.push('new source fields (first seen, newest first):')
         for (const c of full.schemaChanges.slice(0, 20)) lines.push(`  ${c.firstSeenAt.slice(0, 16)}  ${c.source}/${c.account} ${c.scope}: ${c.name}`)
       }
+      if (full.unknownStatuses.length) {
+        lines.push('status values the vocabulary does not know (kept raw, counted as unclassified revenue):')
+        for (const u of full.unknownStatuses.slice(0, 20))
+          lines.push(`  ${u.source}/${u.account} ${u.table}.${u.column} ${JSON.stringify(u.value)}: ${u.rows} row${u.rows === 1 ? '' : 's'}`)
+      }
       if (problems) lines.push(...(problems.length ? problems.map((p) => `PROBLEM ${p}`) : ['check: no problems']))
       process.stdout.write(`${lines.join('\n')}\n`)
     }
@@ -51,6 +57,8 @@ export type FullStatus = StatusReport & {
     } | null
   })[]
   schemaChanges: Awaited<ReturnType<typeof recentSchemaChanges>>
+  /** Status values stored raw because the vocabulary does not know them (README "Status vocabulary"). */
+  unknownStatuses: UnknownStatus[]
 }
 
 /** Rows in the stream's table now (present upstream), the last run's counts, new source fields. */
@@ -79,7 +87,8 @@ export async function addNumbers(db: Db, report: StatusReport, sources: readonly
   }
   const known = new Set(sources.map((m) => m.name))
   const schemaChanges = (await recentSchemaChanges(db)).filter((c) => known.has(c.source))
-  return { ...report, streams, schemaChanges }
+  const unknown = (await unknownStatuses(db)).filter((u) => known.has(u.source))
+  return { ...report, streams, schemaChanges, unknownStatuses: unknown }
 }
 
 /**

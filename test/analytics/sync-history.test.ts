@@ -1,7 +1,9 @@
 import { sql } from 'kysely'
 import { afterAll, describe, expect, it } from 'vitest'
 import { VirtualClock } from '../../src/clock.js'
+import { addNumbers } from '../../src/commands/status-command.js'
 import { parseConfig } from '../../src/config.js'
+import { collectStatus } from '../../src/status.js'
 import { startKwigaSimulator } from '../../src/simulators/kwiga/server.js'
 import type { SourceModule } from '../../src/sources/types.js'
 import { runSync } from '../../src/sync.js'
@@ -199,5 +201,10 @@ describe('status history and order columns across syncs (KWIGA simulator)', () =
       sources: [{ ...odd, streams: () => [{ ...odd.streams(config, {}, { clock, log: quietLog })[0]!, run: async function* () {} }] }],
     })
     expect(again.results[0]!.message).toBe('0 read, 0 inserted, 0 updated, 0 rejected')
+    // `status` (and `status --json`) lists it for the operator until the source sends a known value.
+    const report = await addNumbers(warehouse.db, await collectStatus(warehouse.db, config, [odd], 'test'), [odd])
+    expect(report.unknownStatuses).toEqual([
+      expect.objectContaining({ source: 'kwiga', account: 'odd', table: 'kwiga.payments', column: 'status', value: 'chargeback', rows: 1 }),
+    ])
   })
 })

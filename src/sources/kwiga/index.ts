@@ -41,6 +41,8 @@ export function createKwigaSource(overrides: KwigaSourceOptions = {}): SourceMod
     accountSchema: kwigaCabinetSchema,
     secrets: (cabinet) => [cabinet.token, cabinet.cabinetHash],
     accountColumn: 'cabinet',
+    // The API tells no cabinet's zone (docs/kwiga.md); the platform and its schools keep Kyiv time.
+    accountZone: () => 'Europe/Kyiv',
     operator: kwigaOperator,
     streams(config, selection) {
       if (selection.source === 'kwiga') {
