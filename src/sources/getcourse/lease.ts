@@ -26,19 +26,31 @@ export type LeaseKey = Pick<GetcourseAccountConfig, 'url'> | string
 
 const keyOf = (account: LeaseKey) => (typeof account === 'string' ? account : schoolKey(account))
 
+/**
+ * Takes the slot when it is free or already ours. The upsert runs under a transaction-scoped advisory
+ * lock of the account, so its snapshot is taken after the previous acquire committed: in READ
+ * COMMITTED the `on conflict … where` clause sees the newest lease row but evaluates its subquery on
+ * the statement's snapshot, and an upsert whose snapshot predates the holder's `startRun` would find
+ * that live run absent, call it "not running" and take the lease from under it.
+ */
 export async function acquireLease(db: Db, account: LeaseKey, holder: LeaseHolder, now: number, ttlMs: number): Promise<boolean> {
   const { at } = await ledgerTime(db, now)
-  const { rows } = await sql<{ holder: string }>`
-    insert into etl.getcourse_leases as l (account, holder, run_id, stream, export_id, acquired_at, expires_at)
-    values (${keyOf(account)}, ${holder.id}, ${holder.runId}, ${holder.stream}, null, ${new Date(at).toISOString()}::timestamptz, ${new Date(at + ttlMs).toISOString()}::timestamptz)
-    on conflict (account) do update set
-      holder = excluded.holder, run_id = excluded.run_id, stream = excluded.stream, export_id = null,
-      acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
-    where l.holder = excluded.holder
-       or l.expires_at < excluded.acquired_at
-       or not ${runIsRunning(sql.ref('l.run_id'))}
-    returning holder`.execute(db)
-  return rows[0]?.holder === holder.id
+  const key = keyOf(account)
+  const take = async (trx: Db) => {
+    await sql`select pg_advisory_xact_lock(hashtextextended('course-etl:lease:' || ${key}, 0))`.execute(trx)
+    const { rows } = await sql<{ holder: string }>`
+      insert into etl.getcourse_leases as l (account, holder, run_id, stream, export_id, acquired_at, expires_at)
+      values (${key}, ${holder.id}, ${holder.runId}, ${holder.stream}, null, ${new Date(at).toISOString()}::timestamptz, ${new Date(at + ttlMs).toISOString()}::timestamptz)
+      on conflict (account) do update set
+        holder = excluded.holder, run_id = excluded.run_id, stream = excluded.stream, export_id = null,
+        acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
+      where l.holder = excluded.holder
+         or l.expires_at < excluded.acquired_at
+         or not ${runIsRunning(sql.ref('l.run_id'))}
+      returning holder`.execute(trx)
+    return rows[0]?.holder === holder.id
+  }
+  return db.isTransaction ? take(db) : db.transaction().execute(take)
 }
 
 /** Extends our lease while we poll; false when it was lost (expired and taken by another run). */
