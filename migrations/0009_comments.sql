@@ -1,7 +1,9 @@
 -- Issue 16 item 10: a documented warehouse. Every table and column of getcourse, kwiga, etl and
 -- analytics says what it holds, where it comes from (the GetCourse export title, the KWIGA field, with
 -- the section of docs/getcourse.md or docs/kwiga.md) and how to read it. The analytics views already
--- carry their own comments (0004, 0005); their columns get theirs here.
+-- carry their own comments (0004, 0005, 0006); their columns get theirs here, as the views stand after
+-- 0006 (which recreated orders, payments, people and revenue_daily and added the revenue, funnel,
+-- cohort and person views), as do the columns of the views 0006 added to etl and getcourse.
 -- docs/schema.md is generated from these comments: `npm run docs:schema` (test/docs/schema.test.ts
 -- fails when it is stale or when a column has no comment). Migrations that add tables or columns
 -- comment them themselves.
@@ -114,6 +116,14 @@ comment on column etl.stream_state.state is 'The stream''s own cursor (JSON, che
 comment on column etl.stream_state.run_id is 'The run whose batch saved this state.';
 comment on column etl.stream_state.updated_at is 'When the state was saved.';
 
+comment on column etl.unknown_statuses.source is 'Source of the rows: getcourse or kwiga.';
+comment on column etl.unknown_statuses.account is 'GetCourse account / KWIGA cabinet name from the config (etl config `name`).';
+comment on column etl.unknown_statuses.table_name is 'Table holding the rows: getcourse.deals, getcourse.payments, kwiga.orders or kwiga.payments.';
+comment on column etl.unknown_statuses.column_name is 'Column holding the raw value: status, or paid_status for kwiga.orders; its `_code` column is NULL.';
+comment on column etl.unknown_statuses.value is 'The status value exactly as the source sent it, unknown to the vocabulary.';
+comment on column etl.unknown_statuses.rows is 'How many rows of the table carry that value.';
+comment on column etl.unknown_statuses.last_synced_at is 'When the latest of those rows was written (max synced_at).';
+
 comment on table getcourse.deals is 'GetCourse deals (orders) from the deals export (`/account/deals`, §4.3): one row per deal, money as numeric in the account currency.';
 comment on column getcourse.deals.account is 'Our name for the GetCourse account (config `getcourse[].name`); first part of every key.';
 comment on column getcourse.deals.id is '«ID заказа»: GetCourse deal id.';
@@ -165,6 +175,15 @@ comment on column getcourse.deals.refusal_reason is '«Причина отказ
 comment on column getcourse.deals.extra is 'Export columns without a typed column, under their exported title (`title_2` for a repeat, `column_N` for a blank title, §4), so no cell is dropped.';
 comment on column getcourse.deals.synced_at is 'When a sync last wrote this row (insert or change); not a GetCourse time.';
 comment on column getcourse.deals.deleted_at is 'Set when a complete listing of the row''s scope finished without it (gone in GetCourse); NULL while present; cleared if it comes back (README "Deletions").';
+
+comment on column getcourse.field_title_map.account is 'GetCourse account name of the field and the export.';
+comment on column getcourse.field_title_map.context_type is 'Whose field: user or deal (fields.context_type; empty when not given).';
+comment on column getcourse.field_title_map.title is 'Export column title (the key in users.extra / deals.extra) that maps to the field.';
+comment on column getcourse.field_title_map.field_id is 'getcourse.fields.id the title maps to.';
+comment on column getcourse.field_title_map.matched_by is 'current (exactly one field has this title now) or former (a title a field had before, the most recently seen).';
+
+-- (0006 set this one to a comment that only restated the name.)
+comment on column getcourse.field_titles.account is 'GetCourse account name of the field (config `name`).';
 
 comment on table getcourse.fields is 'GetCourse additional-fields dictionary (`/pl/api/account/fields`, §5.2): the custom user and deal fields whose values exports put under `extra`.';
 comment on column getcourse.fields.account is 'Our name for the GetCourse account (config `getcourse[].name`); first part of every key.';
@@ -562,6 +581,8 @@ comment on column kwiga.orders.cost_amount is 'Order cost (cost_info.amount).';
 comment on column kwiga.orders.cost_currency is 'ISO code of cost_amount''s currency.';
 comment on column kwiga.orders.order_stage_id is 'CRM funnel stage id.';
 comment on column kwiga.orders.order_stage_title is 'CRM funnel stage title.';
+-- (0006 set this one to the bare field path, which only restated the name.)
+comment on column kwiga.orders.order_funnel_title is 'Title of the CRM funnel the order''s stage belongs to (`order_stage.order_funnel.title`).';
 comment on column kwiga.orders.crm_url is 'Link to the order in the cabinet CRM (undocumented field).';
 comment on column kwiga.orders.raw is 'The item as KWIGA sent it, minus nested sets stored in their own tables: fields without a column are here.';
 comment on column kwiga.orders.synced_at is 'When a sync last wrote this row (insert or change); not a KWIGA time.';
@@ -570,7 +591,7 @@ comment on table kwiga.payments is 'Payments of KWIGA orders (order.payments, §
 comment on column kwiga.payments.cabinet is 'Our name for the KWIGA cabinet (config `kwiga[].name`; the API never returns a cabinet id); first part of every key.';
 comment on column kwiga.payments.payment_id is 'Id KWIGA gives the payment; with cabinet the primary key.';
 comment on column kwiga.payments.order_id is 'kwiga.orders.order_id.';
-comment on column kwiga.payments.status is 'Status as sent: 1 pending, 2 paid, 3 failed, 4 refunded (§4.16).';
+comment on column kwiga.payments.status is 'Status as sent: an id 1 pending, 2 paid, 3 failed, 4 refunded, or that slug (§4.16); canonical code in status_code.';
 comment on column kwiga.payments.status_title is 'Status label, e.g. "Paid".';
 comment on column kwiga.payments.payment_type is 'Code of the payment type as KWIGA sends it.';
 comment on column kwiga.payments.payment_type_title is 'Localised label of payment_type.';
@@ -668,6 +689,16 @@ comment on column kwiga.transactions.created_at is 'When the transaction was cre
 comment on column kwiga.transactions.raw is 'The item as KWIGA sent it, minus nested sets stored in their own tables: fields without a column are here.';
 comment on column kwiga.transactions.synced_at is 'When a sync last wrote this row (insert or change); not a KWIGA time.';
 
+comment on column analytics.cohort_retention.source is '`getcourse` or `kwiga`: which source the buyers and purchases come from.';
+comment on column analytics.cohort_retention.account is 'GetCourse account / KWIGA cabinet name from the config (etl config `name`).';
+comment on column analytics.cohort_retention.time_zone is 'IANA zone the months are cut in: the account''s etl.accounts.time_zone (Europe/Moscow for GetCourse, Europe/Kyiv for KWIGA when the account is not registered).';
+comment on column analytics.cohort_retention.cohort_month is 'First day of the local month of the buyers'' first purchase (payment event of analytics.revenue_events): the cohort.';
+comment on column analytics.cohort_retention.purchase_month is 'First day of the local month in which the cohort''s buyers bought (had a payment event).';
+comment on column analytics.cohort_retention.months_since_first is 'Whole months from cohort_month to purchase_month: 0 is the cohort''s own month, 1 the next one, ….';
+comment on column analytics.cohort_retention.cohort_size is 'Buyers (GetCourse users / KWIGA contacts) whose first purchase fell in cohort_month.';
+comment on column analytics.cohort_retention.customers is 'Buyers of the cohort who bought in purchase_month.';
+comment on column analytics.cohort_retention.retention_pct is '100 × customers / cohort_size, one decimal.';
+
 comment on column analytics.course_progress.account is 'KWIGA cabinet name from the config.';
 comment on column analytics.course_progress.course_id is 'kwiga.courses.course_id.';
 comment on column analytics.course_progress.course_title is 'Name of the course (kwiga.courses.title).';
@@ -688,6 +719,18 @@ comment on column analytics.course_progress.completed_at is 'When the course was
 comment on column analytics.course_progress.enrolled_at is 'Start of the access subscription.';
 comment on column analytics.course_progress.last_activity_at is 'Latest of the participant''s last activity and any progress record.';
 
+comment on column analytics.funnel_monthly.source is '`getcourse` or `kwiga`: which source the leads come from.';
+comment on column analytics.funnel_monthly.account is 'GetCourse account / KWIGA cabinet name from the config (etl config `name`).';
+comment on column analytics.funnel_monthly.time_zone is 'IANA zone the month is cut in: the account''s etl.accounts.time_zone (Europe/Moscow for GetCourse, Europe/Kyiv for KWIGA when the account is not registered).';
+comment on column analytics.funnel_monthly.month is 'First day of the local month in which the leads (GetCourse users / KWIGA contacts) were created.';
+comment on column analytics.funnel_monthly.leads is 'GetCourse users / KWIGA contacts created in the month (deleted ones left out).';
+comment on column analytics.funnel_monthly.ordered is 'Of those leads, how many have placed an order ever (analytics.order_funnel: test deals left out).';
+comment on column analytics.funnel_monthly.paid is 'Of those leads, how many have an order that was ever seen in a paid status (analytics.order_funnel.paid_at).';
+comment on column analytics.funnel_monthly.lead_to_order_pct is '100 × ordered / leads, one decimal.';
+comment on column analytics.funnel_monthly.order_to_paid_pct is '100 × paid / ordered, one decimal; NULL when no lead ordered.';
+comment on column analytics.funnel_monthly.median_hours_to_order is 'Median hours from lead creation to the lead''s first order, over the leads that ordered.';
+comment on column analytics.funnel_monthly.median_hours_order_to_paid is 'Median hours from the lead''s first order to its first paid status, over the leads that paid.';
+
 comment on column analytics.group_membership.account is 'GetCourse account name from the config.';
 comment on column analytics.group_membership.group_id is 'Id of the GetCourse group (getcourse.groups.id).';
 comment on column analytics.group_membership.group_name is 'Group name; NULL for a group the groups stream has not seen (yet).';
@@ -699,74 +742,182 @@ comment on column analytics.group_membership.phone is 'From getcourse.users when
 comment on column analytics.group_membership.added_at is 'When the user joined the group.';
 comment on column analytics.group_membership.user_created_at is 'When the user registered.';
 
+comment on column analytics.order_funnel.source is '`getcourse` or `kwiga`: which source the order comes from.';
+comment on column analytics.order_funnel.account is 'GetCourse account / KWIGA cabinet name from the config (etl config `name`).';
+comment on column analytics.order_funnel.time_zone is 'IANA zone the days and order_month are cut in: the account''s etl.accounts.time_zone (Europe/Moscow for GetCourse, Europe/Kyiv for KWIGA when the account is not registered).';
+comment on column analytics.order_funnel.order_id is 'GetCourse deal id (test deals left out) / KWIGA order id.';
+comment on column analytics.order_funnel.buyer_id is 'GetCourse user id / KWIGA contact id of the buyer (the lead).';
+comment on column analytics.order_funnel.status_code is 'Current canonical status: GetCourse deal status_code (new, payed, part_payed, cancelled, …), KWIGA order paid_status_code (not_paid, paid, partially_paid, refunded); NULL when unknown.';
+comment on column analytics.order_funnel.lead_at is 'When the buyer (GetCourse user / KWIGA contact) was created; NULL when the buyer is not loaded.';
+comment on column analytics.order_funnel.order_at is 'When the deal / order was created.';
+comment on column analytics.order_funnel.paid_at is 'Start of the first status-history period in a paid status (GetCourse payed or part_payed, KWIGA paid or partially_paid); NULL if never seen paid.';
+comment on column analytics.order_funnel.lead_day is 'Local day of lead_at in time_zone.';
+comment on column analytics.order_funnel.order_day is 'Local day of order_at in time_zone.';
+comment on column analytics.order_funnel.paid_day is 'Local day of paid_at in time_zone; NULL if never seen paid.';
+comment on column analytics.order_funnel.order_month is 'First day of the local month of order_at in time_zone.';
+comment on column analytics.order_funnel.hours_lead_to_order is 'Hours from lead_at to order_at, two decimals; NULL when lead_at is unknown.';
+comment on column analytics.order_funnel.hours_order_to_paid is 'Hours from order_at to paid_at, two decimals; NULL if never seen paid.';
+
 comment on column analytics.orders.source is '`getcourse` or `kwiga`: which source the row comes from.';
 comment on column analytics.orders.account is 'GetCourse account / KWIGA cabinet name from the config (etl config `name`).';
 comment on column analytics.orders.order_id is 'GetCourse deal id / KWIGA order id.';
 comment on column analytics.orders.order_number is 'GetCourse deal number (what payments and the UI show); NULL for KWIGA.';
-comment on column analytics.orders.title is 'GetCourse «Состав заказа»; KWIGA the order''s product titles joined with ", ".';
-comment on column analytics.orders.created_at is 'When the order was created.';
-comment on column analytics.orders.paid_at is 'When it was paid (NULL if unpaid).';
-comment on column analytics.orders.status is 'Source status code: GetCourse status_code (payed, part_payed, cancelled, …); KWIGA paid, not_paid, partially_paid, refunded.';
-comment on column analytics.orders.status_title is 'Status label as the source sends it.';
-comment on column analytics.orders.is_paid is 'Something was received (KWIGA: paid or partially paid; a refunded order is not paid).';
-comment on column analytics.orders.amount is 'Order cost.';
-comment on column analytics.orders.paid_amount is 'Money received: GetCourse deal `paid`; KWIGA sum of paid payments.';
+comment on column analytics.orders.title is 'GetCourse «Состав заказа»; KWIGA the order''s product titles joined with ", " (by product id).';
+comment on column analytics.orders.created_at is 'When the deal / order was created.';
+comment on column analytics.orders.created_day is 'Local day of created_at in the account''s time_zone.';
+comment on column analytics.orders.time_zone is 'IANA zone created_day is cut in: the account''s etl.accounts.time_zone (Europe/Moscow for GetCourse, Europe/Kyiv for KWIGA when the account is not registered).';
+comment on column analytics.orders.paid_at is 'When it was paid (GetCourse deal paid_at «Дата оплаты», KWIGA order paid_at); NULL if unpaid.';
+comment on column analytics.orders.status is 'Status exactly as the source sent it: GetCourse the Russian label («Завершен», «Частично оплачен», …); KWIGA paid_status, an id or a slug (2 or paid).';
+comment on column analytics.orders.status_code is 'Canonical status code: GetCourse new, payed, part_payed, cancelled, false, …; KWIGA not_paid, paid, partially_paid, refunded; NULL when the source value is unknown (etl.unknown_statuses).';
+comment on column analytics.orders.status_title is 'Status label: GetCourse the Russian label (same as status, the export has no other); KWIGA paid_status_title as sent.';
+comment on column analytics.orders.is_test is 'A GetCourse test deal (status Ложный, code false), left out of revenue, funnel, cohorts and people; always false for KWIGA.';
+comment on column analytics.orders.is_paid is 'Something was received: GetCourse deal paid > 0; KWIGA status_code paid or partially_paid (a refunded order is not paid).';
+comment on column analytics.orders.amount is 'Order cost in currency (GetCourse deal cost, KWIGA cost amount).';
+comment on column analytics.orders.paid_amount is 'Money received: GetCourse deal `paid`; KWIGA sum of paid payments; 0 when nothing.';
 comment on column analytics.orders.currency is 'ISO code of amount''s currency (GetCourse «Валюта», KWIGA cost currency).';
 comment on column analytics.orders.buyer_id is 'GetCourse user id / KWIGA contact id of the buyer.';
 comment on column analytics.orders.buyer_email is 'Email of the buyer (GetCourse deal; KWIGA contact).';
 comment on column analytics.orders.buyer_name is 'Buyer''s full name (GetCourse deal; KWIGA contact name or first + last).';
-comment on column analytics.orders.payments_count is 'All payments of the order.';
-comment on column analytics.orders.payments_paid_sum is 'Sum of received payments (GetCourse accepted/tobalance, KWIGA paid).';
-comment on column analytics.orders.payments_refunded_sum is 'Sum of the order''s refunded payments (GetCourse returned, KWIGA refunded).';
-comment on column analytics.orders.last_payment_at is 'Latest received payment.';
-comment on column analytics.orders.utm_source is 'GetCourse deal utm_source; NULL for KWIGA.';
-comment on column analytics.orders.utm_medium is 'GetCourse deal utm_medium; NULL for KWIGA.';
-comment on column analytics.orders.utm_campaign is 'GetCourse deal utm_campaign; NULL for KWIGA.';
+comment on column analytics.orders.payments_count is 'All payments of the order, whatever their status (GetCourse: matched on the deal number); 0 when none.';
+comment on column analytics.orders.payments_paid_sum is 'Sum of received payments (GetCourse status_code accepted / tobalance, KWIGA paid); 0 when none.';
+comment on column analytics.orders.payments_refunded_sum is 'Sum of the order''s refunded payments (GetCourse returned, KWIGA refunded); 0 when none.';
+comment on column analytics.orders.last_payment_at is 'Latest received payment: GetCourse created_at of an accepted / tobalance payment, KWIGA paid_at of a paid one; NULL when none.';
+comment on column analytics.orders.manager is 'GetCourse deal «Менеджер»; KWIGA the order''s manager names joined with ", ".';
+comment on column analytics.orders.utm_source is 'utm_source of the order: GetCourse deal utm_source; KWIGA order utm.utm_source (first value).';
+comment on column analytics.orders.utm_medium is 'utm_medium of the order: GetCourse deal utm_medium; KWIGA order utm.utm_medium (first value).';
+comment on column analytics.orders.utm_campaign is 'utm_campaign of the order: GetCourse deal utm_campaign; KWIGA order utm.utm_campaign (first value).';
+comment on column analytics.orders.funnel is 'KWIGA CRM funnel of the order''s stage (order_funnel_title); NULL for GetCourse.';
+comment on column analytics.orders.stage is 'KWIGA CRM funnel stage of the order (order_stage_title); NULL for GetCourse.';
 
 comment on column analytics.payments.source is '`getcourse` or `kwiga`: which source the row comes from.';
 comment on column analytics.payments.account is 'GetCourse account / KWIGA cabinet name from the config (etl config `name`).';
 comment on column analytics.payments.payment_id is 'GetCourse / KWIGA payment id.';
-comment on column analytics.payments.order_id is 'Deal id (matched on the deal number) / KWIGA order id.';
+comment on column analytics.payments.order_id is 'GetCourse deal id (matched on the deal number; NULL when that deal is not loaded) / KWIGA order id.';
 comment on column analytics.payments.order_number is 'GetCourse deal number; NULL for KWIGA.';
-comment on column analytics.payments.status is 'GetCourse status_code (accepted, tobalance, expected, returned); KWIGA pending, paid, failed, refunded.';
-comment on column analytics.payments.status_title is 'Status label as the source sends it.';
-comment on column analytics.payments.is_received is 'Money arrived and was not refunded.';
-comment on column analytics.payments.is_refunded is 'The payment was refunded afterwards.';
+comment on column analytics.payments.status is 'Status exactly as the source sent it: GetCourse the Russian label (e.g. «Получен»); KWIGA an id 1–4 or a slug (2 or paid).';
+comment on column analytics.payments.status_code is 'Canonical status code: GetCourse expected, accepted, tobalance, returned, …; KWIGA pending, paid, failed, refunded; NULL when the source value is unknown (etl.unknown_statuses).';
+comment on column analytics.payments.status_title is 'Status label: GetCourse the Russian label (same as status, the export has no other); KWIGA status_title as sent (e.g. "Paid").';
+comment on column analytics.payments.is_received is 'Money arrived and was not refunded: GetCourse status_code accepted or tobalance; KWIGA paid.';
+comment on column analytics.payments.is_refunded is 'The payment was refunded afterwards: GetCourse returned; KWIGA refunded.';
 comment on column analytics.payments.amount is 'Money of the payment, in currency.';
-comment on column analytics.payments.currency is 'Currency (GetCourse: falls back to the deal''s).';
-comment on column analytics.payments.payment_system is 'GetCourse payment type (ЮKassa, CloudPayments, …); KWIGA payment form.';
+comment on column analytics.payments.currency is 'Currency (GetCourse: the payment''s, else the deal''s; KWIGA currency_code).';
+comment on column analytics.payments.payment_system is 'GetCourse payment type (ЮKassa, CloudPayments, …); KWIGA payment form title, else payment type title.';
 comment on column analytics.payments.created_at is 'When the payment was created.';
-comment on column analytics.payments.paid_at is 'KWIGA paid_at; GetCourse created_at of a received or refunded payment.';
-comment on column analytics.payments.buyer_email is 'Payer''s email (GetCourse: else the deal''s).';
+comment on column analytics.payments.paid_at is 'KWIGA paid_at; GetCourse created_at of a received or refunded payment (no separate payment date), else NULL.';
+comment on column analytics.payments.created_day is 'Local day of created_at in the account''s time_zone.';
+comment on column analytics.payments.time_zone is 'IANA zone created_day is cut in: the account''s etl.accounts.time_zone (Europe/Moscow for GetCourse, Europe/Kyiv for KWIGA when the account is not registered).';
+comment on column analytics.payments.buyer_email is 'Payer''s email: GetCourse the payment''s, else the deal''s user email; KWIGA the order contact''s email.';
 
 comment on column analytics.people.source is '`getcourse` or `kwiga`: which source the row comes from.';
 comment on column analytics.people.account is 'GetCourse account / KWIGA cabinet name from the config (etl config `name`).';
 comment on column analytics.people.person_id is 'GetCourse user id / KWIGA contact id.';
 comment on column analytics.people.user_id is 'Platform user id (GetCourse user id; KWIGA student user id, NULL until the contact has one).';
-comment on column analytics.people.email is 'Email; match people across sources on lower(email).';
+comment on column analytics.people.email is 'Email as the source has it; the same person across sources: analytics.person_links (normalized email / phone).';
 comment on column analytics.people.name is 'Full name: GetCourse first + last; KWIGA name, else first + last.';
-comment on column analytics.people.phone is 'Phone as the source has it.';
+comment on column analytics.people.phone is 'Phone as the source has it (KWIGA: phone, else phone_number).';
 comment on column analytics.people.created_at is 'When the user / contact was created.';
 comment on column analytics.people.utm_source is 'First-touch utm_source (see utm_from); NULL when no UTM is known.';
-comment on column analytics.people.utm_medium is 'First-touch utm_medium.';
-comment on column analytics.people.utm_campaign is 'First-touch utm_campaign.';
-comment on column analytics.people.utm_from is 'Where the first touch comes from: user or deal (GetCourse), first_visit or contact (KWIGA).';
-comment on column analytics.people.first_touch_at is 'When that first touch happened.';
-comment on column analytics.people.orders is 'Deals / orders of the person.';
-comment on column analytics.people.paid_orders is 'Of those, paid ones.';
-comment on column analytics.people.first_order_at is 'When the person''s first deal / order was created.';
-comment on column analytics.people.first_paid_at is 'First payment (a later refund does not undo it).';
+comment on column analytics.people.utm_medium is 'First-touch utm_medium (see utm_from).';
+comment on column analytics.people.utm_campaign is 'First-touch utm_campaign (see utm_from).';
+comment on column analytics.people.utm_from is 'Where the first touch comes from: user (own UTM fields) or deal (earliest deal with UTM) for GetCourse; first_visit or contact (contact UTM) for KWIGA; NULL when no UTM is known.';
+comment on column analytics.people.first_touch_at is 'When that first touch happened: GetCourse the user''s or the deal''s created_at; KWIGA the first visit''s time (else the contact''s created_at), the contact''s created_at for contact UTM.';
+comment on column analytics.people.orders is 'Deals (test deals left out) / orders of the person.';
+comment on column analytics.people.paid_orders is 'Of those, paid ones: GetCourse deals with paid > 0; KWIGA orders now paid or partially paid.';
+comment on column analytics.people.first_order_at is 'When the person''s first deal / order was created (test deals left out).';
+comment on column analytics.people.first_paid_at is 'First payment: earliest paid_at of a paid deal / order (KWIGA: first_paid_at, refunded orders included, a later refund does not undo it).';
 
-comment on column analytics.revenue_daily.source is '`getcourse` or `kwiga`: which source the row comes from.';
+comment on column analytics.person_links.source is '`getcourse` or `kwiga`: which source the record comes from.';
+comment on column analytics.person_links.account is 'GetCourse account / KWIGA cabinet name from the config (etl config `name`).';
+comment on column analytics.person_links.record_id is 'GetCourse user id / KWIGA contact id of the record.';
+comment on column analytics.person_links.name is 'Full name: GetCourse first + last; KWIGA name, else first + last; NULL when blank.';
+comment on column analytics.person_links.email is 'Email exactly as the source has it.';
+comment on column analytics.person_links.phone is 'Phone exactly as the source has it (KWIGA: phone, else phone_number).';
+comment on column analytics.person_links.email_norm is 'The email trimmed and lower-cased; NULL unless it looks like a@b (no spaces, one @).';
+comment on column analytics.person_links.phone_norm is 'The phone normalized by etl.normalize_phone (digits with country code); NULL unless 10–15 digits remain.';
+comment on column analytics.person_links.person_key is 'Key of the person the record belongs to: email:<email_norm>, phone:<phone_norm>, or source:account:record_id for a person of its own.';
+comment on column analytics.person_links.matched_by is 'How the key was found: email (own email), phone, then email (no usable email; the email of the earliest record with the same phone), phone (phone alone), none (neither).';
+comment on column analytics.person_links.records is 'How many GetCourse users and KWIGA contacts share person_key (this one included).';
+comment on column analytics.person_links.in_getcourse is 'True when any record of the person is a GetCourse user.';
+comment on column analytics.person_links.in_kwiga is 'True when any record of the person is a KWIGA contact.';
+
+comment on column analytics.persons.person_key is 'Key of the person (analytics.person_links.person_key): email:<email>, phone:<phone> or source:account:id.';
+comment on column analytics.persons.matched_by is 'How the records were joined: email (keyed by a normalized email; its records may have come by phone, then email) or phone (by the phone alone); NULL for a single record with neither.';
+comment on column analytics.persons.email is 'Normalized email of the person (trimmed, lower-cased); NULL when keyed by phone or nothing.';
+comment on column analytics.persons.phone is 'Normalized phone of the person (etl.normalize_phone), the smallest when its records have several; NULL when none has one.';
+comment on column analytics.persons.name is 'A name of the person: the first non-blank one in source, account, record id order (GetCourse before KWIGA).';
+comment on column analytics.persons.getcourse_records is 'How many GetCourse users belong to the person.';
+comment on column analytics.persons.kwiga_records is 'How many KWIGA contacts belong to the person.';
+comment on column analytics.persons.in_both is 'True when the person has records in both GetCourse and KWIGA.';
+comment on column analytics.persons.records is 'The person''s records as source:account:id (GetCourse user id / KWIGA contact id), sorted.';
+
+comment on column analytics.revenue_by_manager.source is '`getcourse` or `kwiga`: which source the money comes from.';
+comment on column analytics.revenue_by_manager.account is 'GetCourse account / KWIGA cabinet name from the config (etl config `name`).';
+comment on column analytics.revenue_by_manager.day is 'Local calendar day of the money events (analytics.revenue_events.day) in time_zone.';
+comment on column analytics.revenue_by_manager.time_zone is 'IANA zone the day is cut in: the account''s etl.accounts.time_zone (Europe/Moscow for GetCourse, Europe/Kyiv for KWIGA when the account is not registered).';
+comment on column analytics.revenue_by_manager.currency is 'Currency of the amounts; sum per currency, never across.';
+comment on column analytics.revenue_by_manager.manager is 'Manager of the order: GetCourse deal «Менеджер»; KWIGA the order''s manager names joined with ", "; (none) when the order has none.';
+comment on column analytics.revenue_by_manager.orders is 'Distinct deals / orders of this manager with money received that day (payment events).';
+comment on column analytics.revenue_by_manager.amount is 'Money received that day (payment events: GetCourse deal paid, KWIGA paid or later refunded payments).';
+comment on column analytics.revenue_by_manager.refunded_amount is 'Money refunded that day, positive (refund events, on their refund date where known).';
+comment on column analytics.revenue_by_manager.net_amount is 'Money kept: amount minus refunded_amount (unclassified money not included).';
+comment on column analytics.revenue_by_manager.unclassified_amount is 'Money of payments whose status the vocabulary does not know, that day; not in net_amount.';
+
+comment on column analytics.revenue_by_product.source is '`getcourse` or `kwiga`: which source the money comes from.';
+comment on column analytics.revenue_by_product.account is 'GetCourse account / KWIGA cabinet name from the config (etl config `name`).';
+comment on column analytics.revenue_by_product.day is 'Local calendar day of the money events (analytics.revenue_events.day) in time_zone.';
+comment on column analytics.revenue_by_product.time_zone is 'IANA zone the day is cut in: the account''s etl.accounts.time_zone (Europe/Moscow for GetCourse, Europe/Kyiv for KWIGA when the account is not registered).';
+comment on column analytics.revenue_by_product.currency is 'Currency of the amounts; sum per currency, never across.';
+comment on column analytics.revenue_by_product.product is 'Product / offer: GetCourse deal title («Состав заказа»); KWIGA the order''s product titles (else ids) joined with ", "; (none) when unknown.';
+comment on column analytics.revenue_by_product.orders is 'Distinct deals / orders of this product with money received that day (payment events).';
+comment on column analytics.revenue_by_product.amount is 'Money received that day (payment events: GetCourse deal paid, KWIGA paid or later refunded payments).';
+comment on column analytics.revenue_by_product.refunded_amount is 'Money refunded that day, positive (refund events, on their refund date where known).';
+comment on column analytics.revenue_by_product.net_amount is 'Money kept: amount minus refunded_amount (unclassified money not included).';
+comment on column analytics.revenue_by_product.unclassified_amount is 'Money of payments whose status the vocabulary does not know, that day; not in net_amount.';
+
+comment on column analytics.revenue_by_utm_source.source is '`getcourse` or `kwiga`: which source the money comes from.';
+comment on column analytics.revenue_by_utm_source.account is 'GetCourse account / KWIGA cabinet name from the config (etl config `name`).';
+comment on column analytics.revenue_by_utm_source.day is 'Local calendar day of the money events (analytics.revenue_events.day) in time_zone.';
+comment on column analytics.revenue_by_utm_source.time_zone is 'IANA zone the day is cut in: the account''s etl.accounts.time_zone (Europe/Moscow for GetCourse, Europe/Kyiv for KWIGA when the account is not registered).';
+comment on column analytics.revenue_by_utm_source.currency is 'Currency of the amounts; sum per currency, never across.';
+comment on column analytics.revenue_by_utm_source.utm_source is 'UTM source of the order: GetCourse deal utm_source; KWIGA order utm.utm_source (first value); (none) when absent.';
+comment on column analytics.revenue_by_utm_source.orders is 'Distinct deals / orders of this UTM source with money received that day (payment events).';
+comment on column analytics.revenue_by_utm_source.amount is 'Money received that day (payment events: GetCourse deal paid, KWIGA paid or later refunded payments).';
+comment on column analytics.revenue_by_utm_source.refunded_amount is 'Money refunded that day, positive (refund events, on their refund date where known).';
+comment on column analytics.revenue_by_utm_source.net_amount is 'Money kept: amount minus refunded_amount (unclassified money not included).';
+comment on column analytics.revenue_by_utm_source.unclassified_amount is 'Money of payments whose status the vocabulary does not know, that day; not in net_amount.';
+
+comment on column analytics.revenue_daily.source is '`getcourse` or `kwiga`: which source the money comes from.';
 comment on column analytics.revenue_daily.account is 'GetCourse account / KWIGA cabinet name from the config (etl config `name`).';
-comment on column analytics.revenue_daily.day is 'Calendar day the money arrived, cut in `timezone`.';
-comment on column analytics.revenue_daily.timezone is 'Zone the day was cut in: Europe/Moscow for GetCourse, Europe/Kyiv for KWIGA.';
+comment on column analytics.revenue_daily.day is 'Local calendar day of the money events (analytics.revenue_events.day) in time_zone.';
+comment on column analytics.revenue_daily.time_zone is 'IANA zone the day is cut in: the account''s etl.accounts.time_zone (Europe/Moscow for GetCourse, Europe/Kyiv for KWIGA when the account is not registered).';
 comment on column analytics.revenue_daily.currency is 'Currency of the amounts; sum per currency, never across.';
-comment on column analytics.revenue_daily.orders is 'Distinct deals / orders with money received that day.';
-comment on column analytics.revenue_daily.amount is 'Money received that day (GetCourse deals.paid; KWIGA paid and later refunded payments).';
-comment on column analytics.revenue_daily.refunds is 'Refunded payments counted on the day the refunded payment was made.';
-comment on column analytics.revenue_daily.refunded_amount is 'Money of those refunded payments.';
-comment on column analytics.revenue_daily.net_amount is 'Money kept: amount minus refunded_amount.';
+comment on column analytics.revenue_daily.orders is 'Distinct deals / orders with money received that day (payment events).';
+comment on column analytics.revenue_daily.amount is 'Money received that day (payment events: GetCourse deal paid on its paid_at, KWIGA paid or later refunded payments on their paid_at).';
+comment on column analytics.revenue_daily.refunds is 'Refund events dated that day: GetCourse returned payments (when a load first saw them turn returned, else created_at), KWIGA refunded payments (updated_at, else paid_at).';
+comment on column analytics.revenue_daily.refunded_amount is 'Money of those refunds, positive.';
+comment on column analytics.revenue_daily.net_amount is 'Money kept: amount minus refunded_amount (unclassified money not included).';
+comment on column analytics.revenue_daily.unclassified_payments is 'Payments dated that day whose status the vocabulary does not know (etl.unknown_statuses); not in net_amount.';
+comment on column analytics.revenue_daily.unclassified_amount is 'Money of those unclassified payments; not in net_amount.';
+
+comment on column analytics.revenue_events.source is '`getcourse` or `kwiga`: which source the money event comes from.';
+comment on column analytics.revenue_events.account is 'GetCourse account / KWIGA cabinet name from the config (etl config `name`).';
+comment on column analytics.revenue_events.time_zone is 'IANA zone day is cut in: the account''s etl.accounts.time_zone (Europe/Moscow for GetCourse, Europe/Kyiv for KWIGA when the account is not registered).';
+comment on column analytics.revenue_events.day is 'Local calendar day of occurred_at in time_zone.';
+comment on column analytics.revenue_events.event is 'payment (money received), refund (money returned, negative amount) or unclassified (a payment with a status the vocabulary does not know; never in net).';
+comment on column analytics.revenue_events.occurred_at is 'When the event happened, by date_basis: GetCourse deal paid_at, refund status-history time or payment created_at; KWIGA paid_at, updated_at or created_at.';
+comment on column analytics.revenue_events.date_basis is 'Which time occurred_at is: deal paid_at, status history, payment created_at (GetCourse); paid_at, updated_at, created_at (KWIGA).';
+comment on column analytics.revenue_events.currency is 'Currency of amount: GetCourse deal currency (payments: their own, else the deal''s); KWIGA payment currency_code.';
+comment on column analytics.revenue_events.amount is 'Money of the event: positive for payment and unclassified, negative for refund.';
+comment on column analytics.revenue_events.order_id is 'GetCourse deal id (NULL for a payment whose deal is not loaded) / KWIGA order id.';
+comment on column analytics.revenue_events.payment_id is 'GetCourse payment id of a refund or unclassified event (NULL for a deal''s payment event); KWIGA payment id.';
+comment on column analytics.revenue_events.buyer_id is 'GetCourse user id of the deal / KWIGA contact id of the order.';
+comment on column analytics.revenue_events.product is 'GetCourse deal title («Состав заказа»); KWIGA the order''s product titles (else ids) joined with ", ".';
+comment on column analytics.revenue_events.manager is 'GetCourse deal «Менеджер»; KWIGA the order''s manager names joined with ", ".';
+comment on column analytics.revenue_events.utm_source is 'utm_source of the deal / order (KWIGA: first value).';
+comment on column analytics.revenue_events.utm_medium is 'utm_medium of the deal / order (KWIGA: first value).';
+comment on column analytics.revenue_events.utm_campaign is 'utm_campaign of the deal / order (KWIGA: first value).';
+comment on column analytics.revenue_events.status is 'Status exactly as the source sent it: GetCourse the deal''s (payment events) or the payment''s Russian label; KWIGA the payment status id or slug.';
+comment on column analytics.revenue_events.status_code is 'Canonical code of status (GetCourse deal / payment code, KWIGA pending, paid, failed, refunded); NULL when unknown (unclassified events).';
 
 comment on column analytics.sync_freshness.source is '`getcourse` or `kwiga`: which source the row comes from.';
 comment on column analytics.sync_freshness.account is 'GetCourse account / KWIGA cabinet name from the config (etl config `name`).';
