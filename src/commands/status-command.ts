@@ -3,6 +3,7 @@ import type { Db } from '../db/index.js'
 import { countAccountRows, lastRunCounts, rejectsSinceMark, saveMark, streamKey } from '../db/history.js'
 import { recentSchemaChanges } from '../db/schema-changes.js'
 import { unknownStatuses, type UnknownStatus } from '../db/vocabulary.js'
+import { replicaStatus } from '../replicas/status.js'
 import { EtlError } from '../errors.js'
 import { allSources } from '../sources/index.js'
 import type { SourceModule } from '../sources/types.js'
@@ -22,9 +23,11 @@ export async function statusCommand(o: { json?: boolean; check?: boolean; maxAge
     const report = await collectStatus(warehouse.db, config, allSources, warehouse.label)
     const full = await addNumbers(warehouse.db, report, allSources)
     const problems = o.check ? await checkProblems(warehouse.db, config, full, allSources, o.maxAge) : null
-    if (o.json) process.stdout.write(`${JSON.stringify(problems ? { ...full, problems } : full, null, 2)}\n`)
+    // The scheduler replicas sharing this database, and what each is doing (README "Replicas").
+    const replicas = await replicaStatus(warehouse, config)
+    if (o.json) process.stdout.write(`${JSON.stringify({ ...full, ...replicas.json, ...(problems ? { problems } : {}) }, null, 2)}\n`)
     else {
-      const lines = [formatStatus(full)]
+      const lines = [formatStatus(full) + replicas.text]
       if (full.schemaChanges.length) {
         lines.push('new source fields (first seen, newest first):')
         for (const c of full.schemaChanges.slice(0, 20)) lines.push(`  ${c.firstSeenAt.slice(0, 16)}  ${c.source}/${c.account} ${c.scope}: ${c.name}`)

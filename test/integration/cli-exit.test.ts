@@ -152,7 +152,15 @@ describe('an interrupted dump leaves no temporary file (issue 15 item 12)', { ti
         const temp = readdirSync(outDir).find((f) => f.startsWith('big.csv.tmp-'))
         if (!temp || statSync(path.join(outDir, temp)).size < 1_000_000) return
         clearInterval(poll)
-        signals.forEach((sig, i) => setTimeout(() => child.kill(sig), i * 20))
+        // The next signal goes as soon as the CLI has taken the previous one ("shutdown requested"),
+        // so it lands during the cleanup, not after a late timer of a loaded test process.
+        const [first, ...rest] = signals
+        let heard = 0
+        child.stderr?.on('data', (chunk: Buffer) => {
+          const seen = (chunk.toString().match(/shutdown requested/g) ?? []).length
+          for (let i = 0; i < seen && heard < rest.length; i++) child.kill(rest[heard++]!)
+        })
+        child.kill(first!)
       }, 10)
       child.on('exit', () => clearInterval(poll))
     })

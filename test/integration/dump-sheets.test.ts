@@ -280,13 +280,15 @@ describe('dump --all --xlsx', () => {
       'source',
       'account',
       'day',
-      'timezone',
+      'time_zone',
       'currency',
       'orders',
       'amount',
       'refunds',
       'refunded_amount',
       'net_amount',
+      'unclassified_payments',
+      'unclassified_amount',
     ])
   })
 })
