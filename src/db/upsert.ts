@@ -84,6 +84,8 @@ function dedupe(rows: Record<string, unknown>[], key: readonly string[]): Record
 }
 
 const AUTO_COLUMNS = new Set(['synced_at', 'deleted_at'])
+/** Rows per statement on the jsonb parameter path (embedded, and small batches on a server). */
+const JSON_CHUNK = 1000
 /** Below this, the parameter path is cheaper than creating / filling the staging table. */
 const COPY_MIN_ROWS = 200
 
@@ -222,12 +224,19 @@ export async function upsertRows(db: Kysely<any>, write: TableWrite, copy?: Copy
       CompiledQuery.raw(countSql(`insert into ${table} as t (${colList}) select ${colList} from ${staging}${rest} ${onConflict}`)),
     )
   } else {
-    res = await db.executeQuery<{ inserted: number; updated: number }>(
-      CompiledQuery.raw(
-        countSql(`insert into ${table} as t (${colList}) select ${colList} from jsonb_to_recordset($1::jsonb) as x(${recordDef}) ${onConflict}`),
-        [toPgJson(rows)],
-      ),
-    )
+    // Embedded: the batch travels in pieces of JSON_CHUNK rows. The jsonb text, its parsed value and
+    // the result all sit in PGlite's WebAssembly heap, which never shrinks: its high-water mark follows
+    // the largest statement, so a piece rather than a whole batch (bench/RESULTS.md, 2026-12-03).
+    const text = `insert into ${table} as t (${colList}) select ${colList} from jsonb_to_recordset($1::jsonb) as x(${recordDef}) ${onConflict}`
+    const total = { inserted: 0, updated: 0 }
+    for (let i = 0; i < rows.length; i += JSON_CHUNK) {
+      const piece = await db.executeQuery<{ inserted: number; updated: number }>(
+        CompiledQuery.raw(countSql(text), [toPgJson(i === 0 && rows.length <= JSON_CHUNK ? rows : rows.slice(i, i + JSON_CHUNK))]),
+      )
+      total.inserted += Number(piece.rows[0]!.inserted)
+      total.updated += Number(piece.rows[0]!.updated)
+    }
+    res = { rows: [total] }
   }
   const r = res.rows[0]!
   counts.inserted += Number(r.inserted)

@@ -89,6 +89,22 @@ describe('upsertRows', () => {
     expect(r[0]!.title).toBe('last wins')
   })
 
+  it('the parameter path (embedded) sends a large batch in pieces and counts across them', async () => {
+    await sql.raw('create table getcourse.pieces (like getcourse.via_json including all)').execute(wh.db)
+    await sql.raw('create table getcourse.pieces_copy (like getcourse.via_json including all)').execute(wh.db)
+    const big = Array.from({ length: 2500 }, (_, i) => ({ ...rows[i % rows.length]!, id: i + 1 }))
+    expect(await load('pieces', false, big)).toMatchObject({ inserted: 2500, updated: 0, unchanged: 0 })
+    expect(await load('pieces_copy', true, big)).toMatchObject({ inserted: 2500, updated: 0 })
+    expect(await snapshot('pieces')).toEqual(await snapshot('pieces_copy'))
+    // A change in every other piece, a duplicate key across pieces (the last one wins) and new keys.
+    const next = big.map((r) => (r.id % 2 === 0 && r.id > 900 ? { ...r, title: 'новое, "значение"' } : r))
+    next.push({ ...big[10]!, title: 'последний' }, ...Array.from({ length: 7 }, (_, i) => ({ ...rows[1]!, id: 9000 + i })))
+    expect(await load('pieces', false, next)).toEqual({ inserted: 7, updated: 801, unchanged: 1699, deleted: 0, markedDeleted: 0, undeleted: 0 })
+    const { rows: r } = await sql<{ n: number; last: string }>`
+      select count(*)::int as n, max(title) filter (where id = 11) as last from getcourse.pieces`.execute(wh.db)
+    expect(r[0]).toEqual({ n: 2507, last: 'последний' })
+  })
+
   it('a batch of stored and new keys: new rows go straight in, stored ones through the conflict path', async () => {
     expect(await load('mixed', true, rows.slice(0, 250))).toEqual({ inserted: 250, updated: 0, unchanged: 0, deleted: 0, markedDeleted: 0, undeleted: 0 })
     const next = rows.map((r) => (r.id % 50 === 0 ? { ...r, title: 'changed' } : r))
