@@ -289,9 +289,12 @@ async function undelete(
   rows: Record<string, unknown>[],
 ): Promise<number> {
   // One probe of the (small) partial index first: while nothing of the table is deleted, the keys
-  // are not even sent.
-  const any = await db.executeQuery<{ yes: boolean }>(CompiledQuery.raw(`select exists (select 1 from ${table} where deleted_at is not null) as yes`))
-  if (!any.rows[0]!.yes) return 0
+  // are not even sent. Written as ORDER BY the key … LIMIT 1 so that the planner reads the partial
+  // index even without statistics: `exists (select 1 … where deleted_at is not null)` on a table
+  // loaded since its last ANALYZE was planned as a sequential scan of the whole table, once per
+  // batch (205 ms per batch at 300k rows; a 1M-row load spent most of its time there).
+  const any = await db.executeQuery(CompiledQuery.raw(deletedProbe(table, key)))
+  if (!any.rows.length) return 0
   const keys = unnestKeys(key, columns, rows)
   const text = `
     with back as (
@@ -303,6 +306,10 @@ async function undelete(
   const res = await db.executeQuery<{ n: number }>(CompiledQuery.raw(text, keys.params))
   return Number(res.rows[0]!.n)
 }
+
+/** A row when some row of `table` (quoted) is marked deleted, none otherwise: reads the partial index `<table>_deleted_idx` on the key. */
+export const deletedProbe = (table: string, key: readonly string[]) =>
+  `select true as yes from ${table} where deleted_at is not null order by ${key.map(q).join(', ')} limit 1`
 
 /** The key columns of `rows` as `unnest($1::type[], …)` (alias columns k0, k1, …) with its parameters. */
 function unnestKeys(key: readonly string[], columns: Map<string, Column>, rows: Record<string, unknown>[]) {

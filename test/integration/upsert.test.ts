@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { upsertRows, type TableWrite } from '../../src/db/upsert.js'
+import { deletedProbe, upsertRows, type TableWrite } from '../../src/db/upsert.js'
 import { createTestWarehouse, hasServer, type TestWarehouse } from '../support/database.js'
 
 /** The race needs a second session; on CI there is always a server (TEST_DATABASE_URL). */
@@ -154,5 +154,23 @@ describe('upsertRows', () => {
     }
     const { rows: r } = await sql<{ title: string }>`select title from getcourse.vanish where id = 7`.execute(wh.db)
     expect(r).toEqual([{ title: 'ours' }])
+  })
+})
+
+describe('the probe for rows marked deleted', () => {
+  it('reads the partial index, not the table, even on a table loaded since its last ANALYZE', async () => {
+    await sql
+      .raw(`create table getcourse.probe_plan (account text not null, id bigint not null, title text, deleted_at timestamptz, primary key (account, id));
+        create index probe_plan_deleted_idx on getcourse.probe_plan (account, id) where deleted_at is not null;
+        insert into getcourse.probe_plan select 'школа', g, 'Имя, "кавычки"' from generate_series(1, 50000) g`)
+      .execute(wh.db)
+    const probe = deletedProbe('"getcourse"."probe_plan"', ['account', 'id'])
+    const { rows } = await sql.raw<{ 'QUERY PLAN': string }>(`explain ${probe}`).execute(wh.db)
+    const plan = rows.map((r) => r['QUERY PLAN']).join('\n')
+    expect(plan).toContain('probe_plan_deleted_idx')
+    expect(plan).not.toMatch(/Seq Scan/)
+    expect((await sql.raw(probe).execute(wh.db)).rows).toEqual([])
+    await sql.raw(`update getcourse.probe_plan set deleted_at = now() where id = 777`).execute(wh.db)
+    expect((await sql.raw(probe).execute(wh.db)).rows).toEqual([{ yes: true }])
   })
 })
