@@ -29,16 +29,17 @@ const exportsFor = async (stream: BenchStream, rows: number): Promise<{ original
 
 /**
  * `load-file` through the real path (runSync + loadFileSource, what the CLI runs) on the server
- * warehouse, against raw `COPY … FROM STDIN` of the same normalized rows into an empty table with
- * the same indexes, in the same run:
+ * warehouse, on realistic exports (bench/realistic-export.ts; BENCH_LOAD_DATA=synthetic for the
+ * simulator's default ones), against raw `COPY … FROM STDIN` of the rows exactly as the load stored
+ * them, in the same run:
  *
  * - insert: the export into an empty table;
- * - full update: the same export with one cell changed in every row (see UPDATED_CELL), so every row
- *   takes ON CONFLICT DO UPDATE and is rewritten. The table is vacuumed (untimed) first, as a
- *   table that has been loaded for a while would be.
- * - COPY baseline: the rows the insert pass wrote, exported as COPY text (untimed), then COPY'd into
- *   `LIKE … INCLUDING ALL` (same primary key, indexes, defaults); `synced_at` is left to its default
- *   as in the load.
+ * - full update: the same export with one cell changed in every row (REALISTIC_UPDATED), so every
+ *   row is rewritten. The table is vacuumed (untimed) first, as a table loaded for a while would be.
+ * - baselines: the loaded table exported with `COPY … TO` (untimed), then COPY'd into a table with
+ *   the primary key only and into `LIKE … INCLUDING ALL` (same indexes); `synced_at` is left to its
+ *   default as in the load.
+ * - Node CPU per row of each pass (`process.cpuUsage`: the bench process is the load's process).
  */
 export const bench: Bench = {
   name: 'load',
