@@ -21,6 +21,7 @@ import { allSources } from './sources/index.js'
 import { runSync, type SyncSummary } from './sync.js'
 import { EXAMPLE_QUERIES, formatTable, queryRows, type Cell } from './demo/queries.js'
 import { DEMO_ACCOUNTS, DEMO_LIMITS, DEMO_SIZES, startDemoSimulators, type DemoSizes } from './demo/simulators.js'
+import { startDemoSimulatorsInChild } from './demo/simulators-child.js'
 
 export { DEMO_SIZES, type DemoSizes } from './demo/simulators.js'
 
@@ -48,6 +49,11 @@ export interface DemoOptions {
   exampleRows?: number
   /** The simulators' "now" at start (their data is generated backwards from it). @default start of the current UTC day */
   simulatorAnchor?: number
+  /**
+   * Where the simulators run: in this process, or in a child process (`npm run demo`: their data and
+   * request handling then stay out of the process that holds the embedded warehouse). @default 'in-process'
+   */
+  simulators?: 'in-process' | 'child'
 }
 
 export interface DemoResult {
@@ -155,7 +161,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   print(
     `                 and KWIGA cabinet (${plural(sizes.kwiga.contacts, 'contact')}, ${sizes.kwiga.courses} courses × ${sizes.kwiga.usersPerCourse} students)`,
   )
-  const sims = await startDemoSimulators(sizes, env, options.simulatorAnchor)
+  const sims =
+    options.simulators === 'child'
+      ? await startDemoSimulatorsInChild(sizes, env, options.simulatorAnchor)
+      : await startDemoSimulators(sizes, env, options.simulatorAnchor)
   let warehouse: Warehouse | undefined
   const ownWarehouse = !options.warehouse
   try {
@@ -251,7 +260,7 @@ async function main(): Promise<number> {
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
   try {
-    await runDemo({ signal: controller.signal })
+    await runDemo({ signal: controller.signal, simulators: 'child' })
     return 0
   } catch (err) {
     const code = err instanceof EtlError ? `${err.code}: ` : ''

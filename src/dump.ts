@@ -34,7 +34,7 @@ export interface DumpOptions {
   /** A real workbook instead of CSV: typed cells, frozen header, autofilter (src/xlsx.ts). */
   xlsx?: boolean
   gzip?: boolean
-  /** Rows fetched from the cursor at a time. @default 5000 */
+  /** Rows fetched from the cursor at a time. @default 1000 */
   fetchSize?: number
   /** How rows leave Postgres: `copy` (server default) or `cursor` (embedded; tests compare the two). */
   strategy?: 'copy' | 'cursor'
@@ -255,7 +255,9 @@ export async function dumpTable(warehouse: Warehouse, config: Config, options: D
   const temp = `${file}.tmp-${process.pid}`
   const { signal } = options
   signal?.throwIfAborted()
-  const fetchSize = options.fetchSize ?? 5000
+  // Embedded: every fetched row is parsed into JS objects (and PGlite holds the whole answer), so
+  // smaller fetches keep the heap of `dump --all` low (bench/RESULTS.md, 2026-12-03).
+  const fetchSize = options.fetchSize ?? 1000
   let rows = 0
 
   let truncated: number | undefined

@@ -9,12 +9,16 @@ import { from as copyFrom } from 'pg-copy-streams'
 import type { Logger } from '../log.js'
 import { PGliteDialect } from './pglite-dialect.js'
 import type { Db } from '../contract.js'
+import { templateFor } from './pglite-template.js'
 import type { Database } from './schema.js'
 
 // bigint (int8) and numeric stay strings (no precision loss); counts are cast to int in SQL.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v)
 
 export type { Db }
+
+/** shared_buffers of the embedded database (PGlite's default is 128 MB). */
+export const EMBEDDED_SHARED_BUFFERS = '16MB'
 
 /** Streams COPY text into `COPY … FROM STDIN` on the transaction's own connection (server only). */
 export type CopyIn = (copySql: string, chunks: Iterable<string> | AsyncIterable<string>) => Promise<void>
@@ -164,7 +168,14 @@ export async function openWarehouse(options: OpenWarehouseOptions): Promise<Ware
     mkdirSync(dataDir, { recursive: true })
   }
   // Same value types as the server driver: int8 stays a string (no precision loss), like pg above.
-  const pglite = new PGlite(dataDir, { parsers: { 20: (v: string) => v } })
+  // A fresh data directory starts from the shipped template instead of initdb (pglite-template.ts).
+  // shared_buffers: PGlite's default of 128 MB lives in the WebAssembly heap and only grows the
+  // process; the OS page cache holds the files anyway (README "Embedded warehouse: memory").
+  const pglite = new PGlite(dataDir, {
+    parsers: { 20: (v: string) => v },
+    loadDataDir: templateFor(dataDir, log),
+    postgresqlconf: [`shared_buffers=${EMBEDDED_SHARED_BUFFERS}`],
+  })
   await pglite.waitReady
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) })
   return {

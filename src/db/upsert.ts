@@ -84,6 +84,8 @@ function dedupe(rows: Record<string, unknown>[], key: readonly string[]): Record
 }
 
 const AUTO_COLUMNS = new Set(['synced_at', 'deleted_at'])
+/** Rows per statement on the jsonb parameter path (embedded, and small batches on a server). */
+const JSON_CHUNK = 1000
 /** Below this, the parameter path is cheaper than creating / filling the staging table. */
 const COPY_MIN_ROWS = 200
 
@@ -222,12 +224,19 @@ export async function upsertRows(db: Kysely<any>, write: TableWrite, copy?: Copy
       CompiledQuery.raw(countSql(`insert into ${table} as t (${colList}) select ${colList} from ${staging}${rest} ${onConflict}`)),
     )
   } else {
-    res = await db.executeQuery<{ inserted: number; updated: number }>(
-      CompiledQuery.raw(
-        countSql(`insert into ${table} as t (${colList}) select ${colList} from jsonb_to_recordset($1::jsonb) as x(${recordDef}) ${onConflict}`),
-        [toPgJson(rows)],
-      ),
-    )
+    // Embedded: the batch travels in pieces of JSON_CHUNK rows. The jsonb text, its parsed value and
+    // the result all sit in PGlite's WebAssembly heap, which never shrinks: its high-water mark follows
+    // the largest statement, so a piece rather than a whole batch (bench/RESULTS.md, 2026-12-03).
+    const text = `insert into ${table} as t (${colList}) select ${colList} from jsonb_to_recordset($1::jsonb) as x(${recordDef}) ${onConflict}`
+    const total = { inserted: 0, updated: 0 }
+    for (let i = 0; i < rows.length; i += JSON_CHUNK) {
+      const piece = await db.executeQuery<{ inserted: number; updated: number }>(
+        CompiledQuery.raw(countSql(text), [toPgJson(i === 0 && rows.length <= JSON_CHUNK ? rows : rows.slice(i, i + JSON_CHUNK))]),
+      )
+      total.inserted += Number(piece.rows[0]!.inserted)
+      total.updated += Number(piece.rows[0]!.updated)
+    }
+    res = { rows: [total] }
   }
   const r = res.rows[0]!
   counts.inserted += Number(r.inserted)
@@ -280,9 +289,12 @@ async function undelete(
   rows: Record<string, unknown>[],
 ): Promise<number> {
   // One probe of the (small) partial index first: while nothing of the table is deleted, the keys
-  // are not even sent.
-  const any = await db.executeQuery<{ yes: boolean }>(CompiledQuery.raw(`select exists (select 1 from ${table} where deleted_at is not null) as yes`))
-  if (!any.rows[0]!.yes) return 0
+  // are not even sent. Written as ORDER BY the key … LIMIT 1 so that the planner reads the partial
+  // index even without statistics: `exists (select 1 … where deleted_at is not null)` on a table
+  // loaded since its last ANALYZE was planned as a sequential scan of the whole table, once per
+  // batch (205 ms per batch at 300k rows; a 1M-row load spent most of its time there).
+  const any = await db.executeQuery(CompiledQuery.raw(deletedProbe(table, key)))
+  if (!any.rows.length) return 0
   const keys = unnestKeys(key, columns, rows)
   const text = `
     with back as (
@@ -294,6 +306,10 @@ async function undelete(
   const res = await db.executeQuery<{ n: number }>(CompiledQuery.raw(text, keys.params))
   return Number(res.rows[0]!.n)
 }
+
+/** A row when some row of `table` (quoted) is marked deleted, none otherwise: reads the partial index `<table>_deleted_idx` on the key. */
+export const deletedProbe = (table: string, key: readonly string[]) =>
+  `select true as yes from ${table} where deleted_at is not null order by ${key.map(q).join(', ')} limit 1`
 
 /** The key columns of `rows` as `unnest($1::type[], …)` (alias columns k0, k1, …) with its parameters. */
 function unnestKeys(key: readonly string[], columns: Map<string, Column>, rows: Record<string, unknown>[]) {

@@ -5,6 +5,7 @@ import { parse } from 'csv-parse/sync'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runDemo, type DemoOptions, type DemoResult } from '../../src/demo.js'
+import { startDemoSimulatorsInChild } from '../../src/demo/simulators-child.js'
 import { createTestWarehouse, quietLog, type TestWarehouse } from '../support/database.js'
 
 const SMALL: DemoOptions['sizes'] = {
@@ -17,8 +18,9 @@ let dir: string
 let output: string[]
 let first: DemoResult
 
-const demo = (lines: string[]) =>
+const demo = (lines: string[], simulators?: DemoOptions['simulators']) =>
   runDemo({
+    simulators,
     sizes: SMALL,
     warehouse: wh,
     outDir: path.join(dir, 'out'),
@@ -91,13 +93,30 @@ describe('npm run demo', () => {
     expect(text).toMatch(/demo finished in \d+\.\d s/)
   })
 
-  it('a second run is incremental: nothing new, everything still succeeds', async () => {
+  it('a second run is incremental: nothing new, everything still succeeds (simulators in a child process, as `npm run demo` runs them)', async () => {
     const lines: string[] = []
-    const second = await demo(lines)
+    const second = await demo(lines, 'child')
     expect(second.summary.ok).toBe(true)
     expect(lines.join('\n')).toContain('incremental sync')
     for (const r of second.summary.results) expect(r.counts.inserted, `${r.source}/${r.stream}`).toBe(0)
     const { rows } = await sql<{ n: number }>`select count(*)::int as n from getcourse.users`.execute(wh.db)
     expect(rows[0]!.n).toBe(SMALL!.getcourse!.users)
   })
+})
+
+describe('the simulators in a child process', () => {
+  it('serve the demo accounts over loopback and are gone after close()', async () => {
+    const sims = await startDemoSimulatorsInChild(
+      { getcourse: { users: 5, deals: 5, payments: 5, groups: 1 }, kwiga: { contacts: 5, courses: 1, usersPerCourse: 2 } },
+      { DEMO_GETCOURSE_KEY: 'k-1', DEMO_KWIGA_TOKEN: 't-1', DEMO_KWIGA_CABINET_HASH: 'h-1' },
+    )
+    expect(sims.getcourseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+/)
+    const wrong = await fetch(`${sims.kwigaUrl}/contacts`, { headers: { Token: 'wrong', Accept: 'application/json' } })
+    expect(wrong.status).toBe(401)
+    const right = await fetch(`${sims.kwigaUrl}/contacts`, { headers: { Token: 't-1', 'Cabinet-Hash': 'h-1', Accept: 'application/json' } })
+    expect(right.status).toBe(200)
+    expect(() => process.kill(sims.pid, 0)).not.toThrow()
+    await sims.close()
+    expect(() => process.kill(sims.pid, 0)).toThrow(/ESRCH/)
+  }, 60_000)
 })

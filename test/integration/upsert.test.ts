@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { upsertRows, type TableWrite } from '../../src/db/upsert.js'
+import { deletedProbe, upsertRows, type TableWrite } from '../../src/db/upsert.js'
 import { createTestWarehouse, hasServer, type TestWarehouse } from '../support/database.js'
 
 /** The race needs a second session; on CI there is always a server (TEST_DATABASE_URL). */
@@ -89,6 +89,22 @@ describe('upsertRows', () => {
     expect(r[0]!.title).toBe('last wins')
   })
 
+  it('the parameter path (embedded) sends a large batch in pieces and counts across them', async () => {
+    await sql.raw('create table getcourse.pieces (like getcourse.via_json including all)').execute(wh.db)
+    await sql.raw('create table getcourse.pieces_copy (like getcourse.via_json including all)').execute(wh.db)
+    const big = Array.from({ length: 2500 }, (_, i) => ({ ...rows[i % rows.length]!, id: i + 1 }))
+    expect(await load('pieces', false, big)).toMatchObject({ inserted: 2500, updated: 0, unchanged: 0 })
+    expect(await load('pieces_copy', true, big)).toMatchObject({ inserted: 2500, updated: 0 })
+    expect(await snapshot('pieces')).toEqual(await snapshot('pieces_copy'))
+    // A change in every other piece, a duplicate key across pieces (the last one wins) and new keys.
+    const next = big.map((r) => (r.id % 2 === 0 && r.id > 900 ? { ...r, title: 'новое, "значение"' } : r))
+    next.push({ ...big[10]!, title: 'последний' }, ...Array.from({ length: 7 }, (_, i) => ({ ...rows[1]!, id: 9000 + i })))
+    expect(await load('pieces', false, next)).toEqual({ inserted: 7, updated: 801, unchanged: 1699, deleted: 0, markedDeleted: 0, undeleted: 0 })
+    const { rows: r } = await sql<{ n: number; last: string }>`
+      select count(*)::int as n, max(title) filter (where id = 11) as last from getcourse.pieces`.execute(wh.db)
+    expect(r[0]).toEqual({ n: 2507, last: 'последний' })
+  })
+
   it('a batch of stored and new keys: new rows go straight in, stored ones through the conflict path', async () => {
     expect(await load('mixed', true, rows.slice(0, 250))).toEqual({ inserted: 250, updated: 0, unchanged: 0, deleted: 0, markedDeleted: 0, undeleted: 0 })
     const next = rows.map((r) => (r.id % 50 === 0 ? { ...r, title: 'changed' } : r))
@@ -138,5 +154,23 @@ describe('upsertRows', () => {
     }
     const { rows: r } = await sql<{ title: string }>`select title from getcourse.vanish where id = 7`.execute(wh.db)
     expect(r).toEqual([{ title: 'ours' }])
+  })
+})
+
+describe('the probe for rows marked deleted', () => {
+  it('reads the partial index, not the table, even on a table loaded since its last ANALYZE', async () => {
+    await sql
+      .raw(`create table getcourse.probe_plan (account text not null, id bigint not null, title text, deleted_at timestamptz, primary key (account, id));
+        create index probe_plan_deleted_idx on getcourse.probe_plan (account, id) where deleted_at is not null;
+        insert into getcourse.probe_plan select 'школа', g, 'Имя, "кавычки"' from generate_series(1, 50000) g`)
+      .execute(wh.db)
+    const probe = deletedProbe('"getcourse"."probe_plan"', ['account', 'id'])
+    const { rows } = await sql.raw<{ 'QUERY PLAN': string }>(`explain ${probe}`).execute(wh.db)
+    const plan = rows.map((r) => r['QUERY PLAN']).join('\n')
+    expect(plan).toContain('probe_plan_deleted_idx')
+    expect(plan).not.toMatch(/Seq Scan/)
+    expect((await sql.raw(probe).execute(wh.db)).rows).toEqual([])
+    await sql.raw(`update getcourse.probe_plan set deleted_at = now() where id = 777`).execute(wh.db)
+    expect((await sql.raw(probe).execute(wh.db)).rows).toEqual([{ yes: true }])
   })
 })
