@@ -61,6 +61,27 @@ describe('kwiga paginated pulls', () => {
     expect(money!.n).toBe(0)
   })
 
+  it('records the item fields each endpoint sent, contact products included (etl.schema_changes baselines)', async () => {
+    const { rows } = await sql<{ name: string }>`
+      select name from etl.schema_changes where source = 'kwiga' and account = ${cabinet.name} and scope = '/contacts/:id/products' order by name`.execute(
+      wh.db,
+    )
+    // The truth: the fields of the simulator's own answers for the contacts the stream read.
+    const ids = (await query<{ contact_id: string }>('select distinct contact_id from kwiga.contact_products order by 1 limit 20')).map((r) => r.contact_id)
+    expect(ids.length).toBeGreaterThan(0)
+    const sent = new Set<string>()
+    for (const id of ids) {
+      const res = await fetch(`${sim.url}/contacts/${id}/products`, {
+        headers: { Token: cabinet.token, 'Cabinet-Hash': cabinet.cabinetHash, Accept: 'application/json' },
+      })
+      const body = (await res.json()) as { data: Record<string, unknown>[] }
+      for (const item of body.data) for (const k of Object.keys(item)) sent.add(k)
+    }
+    expect(rows.length).toBeGreaterThan(0)
+    const recorded = new Set(rows.map((r) => r.name))
+    for (const name of sent) expect(recorded.has(name), name).toBe(true)
+  })
+
   it('relates children to parents: order_products → orders → contacts, progress → course_nodes', async () => {
     const [orphans] = await query<Record<string, number>>(`
       select

@@ -3,7 +3,7 @@ import type { Db } from '../../db/index.js'
 import { requireUpstream } from '../../db/runs.js'
 import { z } from 'zod'
 import type { Batch, RejectInput } from '../../contract.js'
-import { normalizeEach, replaceWrite } from './crawl.js'
+import { itemFields, normalizeEach, replaceWrite } from './crawl.js'
 import { normalizeContactProduct, type ContactProductRows } from './normalize.js'
 import { fetchPages } from './pages.js'
 import type { KwigaStreamDef, StreamKit } from './stream-context.js'
@@ -61,6 +61,7 @@ async function loadGroup(k: StreamKit<ContactProductsState>, cabinet: string, gr
   const rejects: RejectInput[] = []
   const products: ContactProductRows[] = []
   const parents: unknown[][] = []
+  const fields = new Set<string>()
   let read = 0
   for (const { contactId } of group) {
     const items = await readContactProducts(k, contactId)
@@ -69,6 +70,7 @@ async function loadGroup(k: StreamKit<ContactProductsState>, cabinet: string, gr
       continue
     }
     read += items.length
+    for (const name of itemFields(items)) fields.add(name)
     products.push(...normalizeEach(items, rejects, (item) => normalizeContactProduct(cabinet, contactId, item)))
     parents.push([cabinet, contactId])
   }
@@ -100,6 +102,8 @@ async function loadGroup(k: StreamKit<ContactProductsState>, cabinet: string, gr
     ],
     rejects,
     read,
+    // The item fields, like the crawled endpoints' (etl.schema_changes).
+    fields: fields.size ? [{ scope: '/contacts/:id/products', names: [...fields] }] : [],
     state: { checkedAt },
   }
 }
