@@ -97,7 +97,12 @@ export async function makeTemplate(dir = TEMPLATE_DIR): Promise<TemplateMeta> {
 }
 
 // `npm run pglite-template`: remake assets/pglite-datadir.tgz after upgrading @electric-sql/pglite.
-if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+// Run as a script only under its own name: bundled into another entry (one file, one import.meta.url), never.
+if (
+  process.argv[1] &&
+  path.basename(process.argv[1]).replace(/\.[cm]?[jt]s$/, '') === 'pglite-template' &&
+  fileURLToPath(import.meta.url) === path.resolve(process.argv[1])
+) {
   const meta = await makeTemplate()
   process.stdout.write(`${path.join(TEMPLATE_DIR, meta.file)}: ${meta.server}, ${meta.bytes} bytes\n`)
 }

@@ -135,7 +135,12 @@ async function main(args: string[]): Promise<number> {
   }
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+// Run as a script only under its own name: bundled into another entry (one file, one import.meta.url), never.
+if (
+  process.argv[1] &&
+  path.basename(process.argv[1]).replace(/\.[cm]?[jt]s$/, '') === 'schema-docs' &&
+  fileURLToPath(import.meta.url) === path.resolve(process.argv[1])
+) {
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code
   })

@@ -1,3 +1,4 @@
+import pg from 'pg'
 import { createHash } from 'node:crypto'
 import PgBoss from 'pg-boss'
 import type { Config } from '../config.js'
@@ -60,9 +61,14 @@ export async function startQueue(config: Config, log: Logger, options: QueueOpti
     migrate: true,
   })
   boss.on('error', (err) => log.warn({ err }, 'job queue error'))
-  await boss.start()
-  if (!(await boss.getQueue(ACCOUNT_QUEUE))) {
-    try {
+  // Replicas starting together would install the queue's schema and create its queue (DDL) at the same
+  // moment, which Postgres may answer with a deadlock: they take turns on a session advisory lock.
+  const setup = new pg.Client({ connectionString: config.database, application_name: 'course-etl-queue-setup' })
+  await setup.connect()
+  try {
+    await setup.query(`select pg_advisory_lock(hashtextextended('course-etl:queue-setup', 0))`)
+    await boss.start()
+    if (!(await boss.getQueue(ACCOUNT_QUEUE))) {
       await boss.createQueue(ACCOUNT_QUEUE, {
         name: ACCOUNT_QUEUE,
         policy: 'standard',
@@ -75,10 +81,10 @@ export async function startQueue(config: Config, log: Logger, options: QueueOpti
         expireInSeconds: 23 * 3600,
         retentionMinutes: 24 * 60,
       })
-    } catch (err) {
-      // Another replica created it at the same moment.
-      if (!(await boss.getQueue(ACCOUNT_QUEUE))) throw err
     }
+  } finally {
+    // Ending the session releases the lock as well.
+    await setup.end().catch(() => {})
   }
   return boss
 }

@@ -36,6 +36,7 @@ const env = () => ({
   DATABASE_URL: '',
   ETL_CONFIG: '',
   TERM: 'xterm',
+  CI: '',
 })
 const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`
 const LIVE = /getcourse-file\/acme\/users: \d+ rows/
