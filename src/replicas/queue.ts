@@ -1,9 +1,10 @@
 import pg from 'pg'
 import { createHash } from 'node:crypto'
 import PgBoss from 'pg-boss'
-import type { Config } from '../config.js'
+import { sourceAccounts, type Config } from '../config.js'
 import type { Job } from '../jobs.js'
 import type { Logger } from '../log.js'
+import { allSources } from '../sources/index.js'
 
 /** pg-boss keeps its tables in their own schema of the warehouse database. */
 export const QUEUE_SCHEMA = 'etl_queue'
@@ -39,7 +40,7 @@ export function tickOf(date: Date): string {
 
 /** The accounts a job covers, per source, in config order (unknown names in `job.accounts` are left out). */
 export function jobAccounts(job: Job, config: Config): { source: string; account: string }[] {
-  const all = [...config.getcourse.map((a) => ({ source: 'getcourse', account: a.name })), ...config.kwiga.map((c) => ({ source: 'kwiga', account: c.name }))]
+  const all = allSources.flatMap((m) => sourceAccounts(config, m).map((a) => ({ source: m.name, account: a.name })))
   return all.filter((a) => (!job.source || a.source === job.source) && (!job.accounts?.length || job.accounts.includes(a.account)))
 }
 
