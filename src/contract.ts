@@ -36,6 +36,12 @@ export interface TableWrite {
   key: readonly string[]
   rows: Record<string, unknown>[]
   /**
+   * The rows already encoded for COPY, instead of `rows` (which is then empty): what a stream that
+   * normalizes in a worker thread hands over, so that the main thread only streams bytes. Only when
+   * `StreamContext.copyIn` says the warehouse takes COPY; not with `replace`.
+   */
+  encoded?: EncodedRows
+  /**
    * Replace whole child sets: rows of `table` whose `columns` equal one of `keys` and that are not in
    * `rows` are deleted (a tag removed from a contact disappears). `keys` lists every parent re-read,
    * including parents that now have no children.
@@ -54,6 +60,17 @@ export interface TableWrite {
    * so that the listing, once complete, can tell which stored rows it did not contain.
    */
   listing?: string
+}
+
+/** Rows as COPY text (`db/copy-text.ts` `encodeRows`), for `TableWrite.encoded`. */
+export interface EncodedRows {
+  /** The columns of every line, in order (no `synced_at` / `deleted_at`: the upsert sets those). */
+  columns: string[]
+  count: number
+  /** UTF-8 COPY text (text format), one line per row, in row order. */
+  text: Uint8Array
+  /** Key values as text, row by row: `keys[i * key.length + j]` is key column j of row i. */
+  keys: (string | null)[]
 }
 
 /** Key rows read without writing them (e.g. a record rejected after its key was read). */
@@ -189,6 +206,8 @@ export interface StreamContext<S = StreamState> {
   readonly options: SyncOptions
   /** This stream's row in `etl.runs` (run bookkeeping goes through `db/runs.ts`). */
   readonly runId: string
+  /** The warehouse takes COPY (a server): a stream may hand over `TableWrite.encoded` rows. */
+  readonly copyIn: boolean
   /**
    * The state saved by the last committed batch of this stream, checked against its `stateSchema`;
    * null on the first run, or when the saved state does not fit (an older version: the stream then

@@ -207,6 +207,7 @@ async function runStream<S>(
         clock: deps.clock,
         options,
         runId,
+        copyIn: warehouse.kind === 'server',
         state,
         idle,
         countRequests: (n = 1) => {
@@ -301,7 +302,7 @@ async function commitBatch<S>(deps: SyncDeps, key: StreamKey, runId: string, bat
       add.deleted += c.deleted
       add.markedDeleted += c.markedDeleted
       add.undeleted += c.undeleted
-      if (write.listing) await recordListingKeys(trx, key, write.listing, write.table, write.key, write.rows)
+      if (write.listing) await recordListingKeys(trx, key, write.listing, write.table, write.key, write.rows, write.encoded)
     }
     if (batch.listings) {
       for (const done of await applyListingOps(trx, key, batch.listings)) {

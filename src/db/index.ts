@@ -21,7 +21,7 @@ export type { Db }
 export const EMBEDDED_SHARED_BUFFERS = '16MB'
 
 /** Streams COPY text into `COPY … FROM STDIN` on the transaction's own connection (server only). */
-export type CopyIn = (copySql: string, chunks: Iterable<string> | AsyncIterable<string>) => Promise<void>
+export type CopyIn = (copySql: string, chunks: Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>) => Promise<void>
 
 export interface Warehouse {
   readonly db: Db

@@ -1,6 +1,6 @@
 import { CompiledQuery, type Kysely } from 'kysely'
 import { EtlError } from '../errors.js'
-import type { ListingComplete, ListingOps } from '../contract.js'
+import type { EncodedRows, ListingComplete, ListingOps } from '../contract.js'
 import { q as quoteColumn, quoteTable, tableColumns } from './upsert.js'
 
 /**
@@ -61,10 +61,15 @@ export async function recordListingKeys(
   table: string,
   key: readonly string[],
   rows: readonly Record<string, unknown>[],
+  encoded?: EncodedRows,
 ): Promise<void> {
   await open(db, owner, listing, table, key)
-  if (!rows.length) return
   const keys = rows.map((r) => listingKey(r, key))
+  if (encoded) {
+    // Key values arrive as text already (`keyText`: what `listingKey` makes of them).
+    for (let i = 0; i < encoded.count; i++) keys.push(encoded.keys.slice(i * key.length, (i + 1) * key.length).join(SEP))
+  }
+  if (!keys.length) return
   await db.executeQuery(CompiledQuery.raw(`insert into etl.listing_keys (listing, tbl, key) select $1, $2, unnest($3::text[])`, [listing, table, keys]))
 }
 

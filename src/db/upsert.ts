@@ -1,7 +1,10 @@
 import { CompiledQuery, sql, type Kysely } from 'kysely'
 import { EtlError } from '../errors.js'
-import type { TableWrite } from '../contract.js'
+import type { EncodedRows, TableWrite } from '../contract.js'
+import { copyChunks, encodedChunks, isJsonType, keyText, lineStarts, toPgJson } from './copy-text.js'
 import type { CopyIn } from './index.js'
+
+export { toPgJson } from './copy-text.js'
 
 export type { TableWrite } from '../contract.js'
 
@@ -53,29 +56,6 @@ export async function tableColumns(db: Kysely<any>, table: string): Promise<Map<
   return map
 }
 
-/**
- * JSON for Postgres: jsonb rejects the NUL character, so `\u0000` escapes are dropped (only real
- * escapes: an even run of backslashes before them). Lone surrogates are replaced by U+FFFD.
- */
-export function toPgJson(value: unknown): string {
-  let text = stringify(value)
-  if (text.includes('\\u0000')) text = text.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1')
-  // JSON.stringify writes lone surrogates as lowercase \udXXX escapes (and nothing else as \ud…).
-  if (text.includes('\\ud') && /\\ud[89ab][0-9a-f]{2}/i.test(text))
-    text = text.replace(/\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f][0-9a-f]{2})|(?<!\\ud[89ab][0-9a-f]{2})\\ud[c-f][0-9a-f]{2}/gi, '\\ufffd')
-  return text
-}
-
-/** JSON.stringify with bigints as strings; the replacer (slow: a call per value) only when there is one. */
-function stringify(value: unknown): string {
-  try {
-    return JSON.stringify(value)
-  } catch (err) {
-    if (!(err instanceof TypeError)) throw err
-    return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))
-  }
-}
-
 /** Keep the last row per key: one INSERT … ON CONFLICT may not touch the same row twice. */
 function dedupe(rows: Record<string, unknown>[], key: readonly string[]): Record<string, unknown>[] {
   const seen = new Map<string, Record<string, unknown>>()
@@ -89,47 +69,54 @@ const JSON_CHUNK = 1000
 /** Below this, the parameter path is cheaper than creating / filling the staging table. */
 const COPY_MIN_ROWS = 200
 
-/** One COPY text field: `\N` for NULL, backslash escapes, no NUL (Postgres text cannot hold it). */
-function copyField(value: unknown): string {
-  if (value === null || value === undefined) return '\\N'
-  let text: string
-  if (typeof value === 'string') text = value
-  else if (typeof value === 'number') return Number.isFinite(value) ? String(value) : '\\N'
-  else if (typeof value === 'bigint') return value.toString()
-  else if (typeof value === 'boolean') return value ? 't' : 'f'
-  else if (value instanceof Date) return value.toISOString()
-  else if (Array.isArray(value)) text = arrayLiteral(value)
-  else text = toPgJson(value)
-  // One scan for the common case (nothing to escape); NUL is dropped.
-  return COPY_SPECIAL.test(text) ? text.replace(COPY_SPECIAL_ALL, (c) => COPY_ESCAPES[c]!) : text
+/**
+ * The rows of one write as the COPY path needs them: how many, their key values as text, and their
+ * COPY text by position. Row objects are encoded on the fly; `TableWrite.encoded` rows are bytes already.
+ */
+interface CopySource {
+  count: number
+  key(i: number, j: number): string | null
+  chunks(indexes: readonly number[] | null): Iterable<string | Uint8Array>
 }
 
-const COPY_SPECIAL = /[\\\t\n\r\0]/
-const COPY_SPECIAL_ALL = /[\\\t\n\r\0]/g
-const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '' }
-
-/** Postgres array literal for a (one-dimensional) array of scalars: {"a","b",NULL}. */
-function arrayLiteral(items: unknown[]): string {
-  const parts = items.map((v) => (v === null || v === undefined ? 'NULL' : `"${String(v).replace(/[\\"]/g, (c) => `\\${c}`)}"`))
-  return `{${parts.join(',')}}`
-}
-
-/** COPY text of `rows` in ~16 KB chunks (larger strings cost more to turn into bytes than they save). A json column always gets JSON (a string value becomes a JSON string, as on the jsonb path). */
-function* copyChunks(rows: Record<string, unknown>[], cols: string[], json: boolean[]): Generator<string> {
-  let buf = ''
-  for (const row of rows) {
-    let line = ''
-    for (let i = 0; i < cols.length; i++) {
-      const v = row[cols[i]!]
-      line += (i ? '\t' : '') + (json[i] && v !== null && v !== undefined ? copyField(toPgJson(v)) : copyField(v))
-    }
-    buf += `${line}\n`
-    if (buf.length >= 1 << 14) {
-      yield buf
-      buf = ''
-    }
+function rowsSource(rows: Record<string, unknown>[], key: readonly string[], cols: string[], json: boolean[]): CopySource {
+  return {
+    count: rows.length,
+    key: (i, j) => keyText(rows[i]![key[j]!]),
+    chunks: (indexes) => copyChunks(indexes ? indexes.map((i) => rows[i]!) : rows, cols, json),
   }
-  if (buf) yield buf
+}
+
+function encodedSource(e: EncodedRows, keyLength: number): CopySource {
+  let starts: Uint32Array | undefined
+  return {
+    count: e.count,
+    key: (i, j) => e.keys[i * keyLength + j] ?? null,
+    chunks: (indexes) => {
+      if (indexes) starts ??= lineStarts(e)
+      return encodedChunks(e, indexes, starts)
+    },
+  }
+}
+
+/** Keep the last row per key (as `dedupe` does for row objects): the rows to write, or null when every key is unique. */
+function uniqueRows(e: EncodedRows, keyLength: number): number[] | null {
+  const last = new Map<string, number>()
+  for (let i = 0; i < e.count; i++) {
+    let k = ''
+    for (let j = 0; j < keyLength; j++) k += `${e.keys[i * keyLength + j]}\u0001`
+    last.set(k, i)
+  }
+  if (last.size === e.count) return null
+  return [...last.values()].sort((x, y) => x - y)
+}
+
+/** `e` without the rows not in `keep` (ascending). */
+function subsetEncoded(e: EncodedRows, keep: readonly number[], keyLength: number): EncodedRows {
+  const parts = [...encodedChunks(e, keep)]
+  const keys: (string | null)[] = []
+  for (const i of keep) for (let j = 0; j < keyLength; j++) keys.push(e.keys[i * keyLength + j] ?? null)
+  return { columns: e.columns, count: keep.length, text: Buffer.concat(parts), keys }
 }
 
 /**
@@ -139,7 +126,7 @@ function* copyChunks(rows: Record<string, unknown>[], cols: string[], json: bool
  * Embedded (PGlite, no COPY), all rows travel as a single jsonb
  * parameter expanded by jsonb_to_recordset, so the statement has two parameters whatever the batch
  * size. Rows equal to what is stored are left alone (no write, `synced_at` kept), so a re-load of
- * unchanged data writes nothing.
+ * unchanged data writes nothing. Rows given encoded (`TableWrite.encoded`) always take the COPY path.
  */
 export async function upsertRows(db: Kysely<any>, write: TableWrite, copy?: CopyIn): Promise<WriteCounts> {
   const counts: WriteCounts = { inserted: 0, updated: 0, unchanged: 0, deleted: 0, markedDeleted: 0, undeleted: 0 }
@@ -148,19 +135,41 @@ export async function upsertRows(db: Kysely<any>, write: TableWrite, copy?: Copy
   for (const k of write.key) if (!columns.has(k)) throw new EtlError('USAGE', `${write.table} has no key column ${k}`)
 
   if (write.replace && write.replace.keys.length) {
+    if (write.encoded) throw new EtlError('USAGE', `${write.table}: encoded rows cannot replace child sets`)
     if (write.replace.mode === 'mark') counts.markedDeleted = await markReplaced(db, write, columns)
     else counts.deleted = await deleteReplaced(db, write, columns)
   }
-  const rows = dedupe(write.rows, write.key)
-  if (!rows.length) return counts
-  if (columns.has('deleted_at')) counts.undeleted = await undelete(db, table, write.key, columns, rows)
-
-  const present = new Set<string>()
-  for (const row of rows) for (const k of Object.keys(row)) present.add(k)
-  for (const name of present) {
-    if (!columns.has(name)) throw new EtlError('USAGE', `${write.table} has no column ${name}`)
+  let rows: Record<string, unknown>[] = []
+  let cols: string[]
+  let source: CopySource
+  if (write.encoded) {
+    if (!copy) throw new EtlError('USAGE', `${write.table}: encoded rows need a warehouse that takes COPY`)
+    if (write.rows.length) throw new EtlError('USAGE', `${write.table}: a write has rows or encoded rows, not both`)
+    const keep = uniqueRows(write.encoded, write.key.length)
+    const encoded = keep ? subsetEncoded(write.encoded, keep, write.key.length) : write.encoded
+    if (!encoded.count) return counts
+    cols = encoded.columns
+    for (const name of cols) if (!columns.has(name) || AUTO_COLUMNS.has(name)) throw new EtlError('USAGE', `${write.table} has no column ${name} to write`)
+    for (const k of write.key) if (!cols.includes(k)) throw new EtlError('USAGE', `${write.table}: encoded rows lack key column ${k}`)
+    source = encodedSource(encoded, write.key.length)
+  } else {
+    rows = dedupe(write.rows, write.key)
+    if (!rows.length) return counts
+    const present = new Set<string>()
+    for (const row of rows) for (const k of Object.keys(row)) present.add(k)
+    for (const name of present) {
+      if (!columns.has(name)) throw new EtlError('USAGE', `${write.table} has no column ${name}`)
+    }
+    cols = [...present].filter((c) => !AUTO_COLUMNS.has(c))
+    source = rowsSource(
+      rows,
+      write.key,
+      cols,
+      cols.map((c) => isJsonType(columns.get(c)!.type)),
+    )
   }
-  const cols = [...present].filter((c) => !AUTO_COLUMNS.has(c))
+  if (columns.has('deleted_at')) counts.undeleted = await undelete(db, table, write.key, columns, source)
+
   const keySet = new Set(write.key)
   const nonKey = cols.filter((c) => !keySet.has(c))
   const recordDef = cols.map((c) => `${q(c)} ${columns.get(c)!.type}`).join(', ')
@@ -174,34 +183,36 @@ export async function upsertRows(db: Kysely<any>, write: TableWrite, copy?: Copy
   const countSql = (insert: string) =>
     `with up as (${insert}) select count(*) filter (where inserted)::int as inserted, count(*) filter (where not inserted)::int as updated from up`
   let res: { rows: { inserted: number; updated: number }[] }
-  if (copy && rows.length >= COPY_MIN_ROWS) {
+  const n = source.count
+  if (copy && (write.encoded || n >= COPY_MIN_ROWS)) {
     // Server. Rows whose key is not stored yet are COPY'd straight into the table (what raw COPY
     // costs); only the others go through a staging table and the conflict path.
-    const json = cols.map((c) => /^jsonb?$/.test(columns.get(c)!.type))
-    let conflicting = rows
+    let conflicting: number[] | null = null
     // While a table's batches come back (almost) all stored, as in a nightly re-read, the probe is
     // skipped: every row takes the staging path, which inserts new keys too.
     const probe = !mostlyStored.get(write.table)
-    const stored = probe ? await storedKeys(db, table, write.key, columns, rows) : null
-    if (stored) mostlyStored.set(write.table, stored.size >= rows.length * STORED_SHARE)
-    if (stored && stored.size < rows.length) {
-      const fresh = rows.filter((_, i) => !stored.has(i))
-      conflicting = rows.filter((_, i) => stored.has(i))
+    const stored = probe ? await storedKeys(db, table, write.key, columns, source) : null
+    if (stored) mostlyStored.set(write.table, stored.size >= n * STORED_SHARE)
+    if (stored && stored.size < n) {
+      const fresh: number[] = []
+      const old: number[] = []
+      for (let i = 0; i < n; i++) (stored.has(i) ? old : fresh).push(i)
+      conflicting = old
       // A concurrent writer may insert one of these keys between the probe and the COPY: then the
       // COPY fails on the primary key, is rolled back to the savepoint, and every row takes the
       // conflict path as before.
       await db.executeQuery(CompiledQuery.raw('savepoint course_etl_copy'))
       try {
-        await copy(`copy ${table} (${colList}) from stdin`, copyChunks(fresh, cols, json))
+        await copy(`copy ${table} (${colList}) from stdin`, source.chunks(old.length ? fresh : null))
         await db.executeQuery(CompiledQuery.raw('release savepoint course_etl_copy'))
         counts.inserted += fresh.length
       } catch (err) {
         if (!RACE_CODES.has((err as { code?: string }).code ?? '')) throw err
         await db.executeQuery(CompiledQuery.raw('rollback to savepoint course_etl_copy'))
-        conflicting = rows
+        conflicting = null
       }
     }
-    if (!conflicting.length) return counts
+    if (conflicting && !conflicting.length) return counts
     // COPY into a session temp table (created once per connection, emptied at commit). Stored rows
     // that differ are rewritten by one UPDATE … FROM (an index probe per row, no speculative
     // insertion or row lock as ON CONFLICT takes: about half the Postgres time). Whatever the UPDATE
@@ -209,7 +220,7 @@ export async function upsertRows(db: Kysely<any>, write: TableWrite, copy?: Copy
     // INSERT … ON CONFLICT, so no row is lost whatever happened since the probe.
     const staging = `"stg_${write.table.replace('.', '__')}"`
     await db.executeQuery(CompiledQuery.raw(`create temp table if not exists ${staging} (like ${table} including defaults) on commit delete rows`))
-    await copy(`copy ${staging} (${colList}) from stdin`, copyChunks(conflicting, cols, json))
+    await copy(`copy ${staging} (${colList}) from stdin`, source.chunks(conflicting && conflicting.length < n ? conflicting : null))
     const match = (a: string, b: string) => write.key.map((k) => `${a}.${q(k)} = ${b}.${q(k)}`).join(' and ')
     let rest = ''
     if (nonKey.length) {
@@ -241,8 +252,8 @@ export async function upsertRows(db: Kysely<any>, write: TableWrite, copy?: Copy
   const r = res.rows[0]!
   counts.inserted += Number(r.inserted)
   counts.updated += Number(r.updated)
-  counts.unchanged = rows.length - counts.inserted - counts.updated
-  if (copy && mostlyStored.get(write.table)) mostlyStored.set(write.table, counts.inserted <= rows.length * (1 - STORED_SHARE))
+  counts.unchanged = n - counts.inserted - counts.updated
+  if (copy && mostlyStored.get(write.table)) mostlyStored.set(write.table, counts.inserted <= n * (1 - STORED_SHARE))
   return counts
 }
 
@@ -265,7 +276,7 @@ async function storedKeys(
   table: string,
   key: readonly string[],
   columns: Map<string, Column>,
-  rows: Record<string, unknown>[],
+  rows: CopySource,
 ): Promise<Set<number>> {
   const keys = unnestKeys(key, columns, rows)
   const text = `
@@ -286,7 +297,7 @@ async function undelete(
   table: string,
   key: readonly string[],
   columns: Map<string, Column>,
-  rows: Record<string, unknown>[],
+  rows: CopySource,
 ): Promise<number> {
   // One probe of the (small) partial index first: while nothing of the table is deleted, the keys
   // are not even sent. Written as ORDER BY the key … LIMIT 1 so that the planner reads the partial
@@ -312,17 +323,21 @@ export const deletedProbe = (table: string, key: readonly string[]) =>
   `select true as yes from ${table} where deleted_at is not null order by ${key.map(q).join(', ')} limit 1`
 
 /** The key columns of `rows` as `unnest($1::type[], …)` (alias columns k0, k1, …) with its parameters. */
-function unnestKeys(key: readonly string[], columns: Map<string, Column>, rows: Record<string, unknown>[]) {
+function unnestKeys(key: readonly string[], columns: Map<string, Column>, rows: CopySource) {
   const names = key.map((_, i) => `k${i}`)
+  const column = (j: number) => {
+    const out: (string | null)[] = new Array(rows.count)
+    for (let i = 0; i < rows.count; i++) out[i] = rows.key(i, j)
+    return out
+  }
   return {
-    params: key.map((k) => rows.map((r) => keyText(r[k]))),
+    params: key.map((_, j) => column(j)),
     from: `unnest(${key.map((k, i) => `$${i + 1}::${columns.get(k)!.type}[]`).join(', ')})`,
     names: names.join(', '),
     match: (table: string, u: string) => key.map((k, i) => `${table}.${q(k)} = ${u}.${names[i]}`).join(' and '),
   }
 }
 
-const keyText = (v: unknown): string | null => (v === null || v === undefined ? null : v instanceof Date ? v.toISOString() : String(v))
 
 async function deleteReplaced(db: Kysely<any>, write: TableWrite, columns: Map<string, Column>): Promise<number> {
   return replaceMissing(db, write, columns, 'delete')

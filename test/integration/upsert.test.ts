@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { encodeRows } from '../../src/db/copy-text.js'
 import { deletedProbe, upsertRows, type TableWrite } from '../../src/db/upsert.js'
 import { createTestWarehouse, hasServer, type TestWarehouse } from '../support/database.js'
 
@@ -10,7 +11,7 @@ const server = await hasServer()
 let wh: TestWarehouse
 beforeAll(async () => {
   wh = await createTestWarehouse()
-  for (const t of ['via_copy', 'via_json', 'mixed', 'raced', 'clean', 'vanish']) {
+  for (const t of ['via_copy', 'via_json', 'mixed', 'raced', 'clean', 'vanish', 'via_encoded', 'enc_mixed']) {
     await sql
       .raw(`create table getcourse.${t} (account text not null, id bigint not null, title text, flag boolean, amount numeric,
       at timestamptz, day date, tags text[], extra jsonb not null default '{}', note jsonb, synced_at timestamptz not null default now(), primary key (account, id))`)
@@ -154,6 +155,50 @@ describe('upsertRows', () => {
     }
     const { rows: r } = await sql<{ title: string }>`select title from getcourse.vanish where id = 7`.execute(wh.db)
     expect(r).toEqual([{ title: 'ours' }])
+  })
+})
+
+/** Rows encoded for COPY as a worker thread hands them over (`TableWrite.encoded`). */
+const COLS = ['account', 'id', 'title', 'flag', 'amount', 'at', 'day', 'tags', 'extra', 'note']
+const JSON_COLS = COLS.map((c) => c === 'extra' || c === 'note')
+async function loadEncoded(table: string, data = rows, listing?: string) {
+  const write: TableWrite = { table: `getcourse.${table}`, key: ['account', 'id'], rows: [], encoded: encodeRows(data, COLS, JSON_COLS, ['account', 'id']), listing }
+  return wh.withTransaction((tx, copy) => upsertRows(tx, write, copy))
+}
+
+describe.runIf(server || !!process.env.CI)('upsertRows with rows encoded for COPY', () => {
+  it('stores exactly what the row-object paths store, re-loads idempotently, writes only real changes', async () => {
+    expect(await loadEncoded('via_encoded')).toEqual({ inserted: 420, updated: 0, unchanged: 0, deleted: 0, markedDeleted: 0, undeleted: 0 })
+    await load('clean', true)
+    expect(await snapshot('via_encoded')).toEqual(await snapshot('clean'))
+    expect(await loadEncoded('via_encoded')).toEqual({ inserted: 0, updated: 0, unchanged: 420, deleted: 0, markedDeleted: 0, undeleted: 0 })
+    const changed = rows.map((r) => (r.id % 100 === 0 ? { ...r, title: 'изменено, "в кавычках"\tтаб' } : r))
+    expect(await loadEncoded('via_encoded', changed)).toEqual({ inserted: 0, updated: 4, unchanged: 416, deleted: 0, markedDeleted: 0, undeleted: 0 })
+    const { rows: r } = await sql<{ title: string }>`select title from getcourse.via_encoded where id = 200`.execute(wh.db)
+    expect(r[0]!.title).toBe('изменено, "в кавычках"\tтаб')
+  })
+
+  it('a batch of stored and new keys, with a duplicate key: the last row wins, new rows go straight in', async () => {
+    expect(await loadEncoded('enc_mixed', rows.slice(0, 250))).toMatchObject({ inserted: 250, updated: 0 })
+    const next = rows.map((r) => (r.id % 50 === 0 ? { ...r, title: 'changed' } : r))
+    next.splice(10, 0, { ...rows[300]!, title: 'first of two' })
+    next.push({ ...rows[0]!, title: 'last wins' })
+    // 1…250 stored (50…250 changed, and 1 changed by its duplicate), 251…420 new (301 appears twice: the later, unchanged one wins).
+    expect(await loadEncoded('enc_mixed', next)).toEqual({ inserted: 170, updated: 6, unchanged: 244, deleted: 0, markedDeleted: 0, undeleted: 0 })
+    const a = await snapshot('enc_mixed')
+    expect(a).toHaveLength(420)
+    expect(a.find((x) => x.id === '1')!.title).toBe('last wins')
+    expect(a.find((x) => x.id === '301')!.title).toBe(rows[300]!.title)
+    expect(a.filter((x) => x.title === 'changed').map((x) => Number(x.id))).toEqual([50, 100, 150, 200, 250, 300, 350, 400])
+  })
+
+  it('refuses what it cannot write: columns the table lacks, a replace, rows beside encoded rows', async () => {
+    const bad = encodeRows([{ account: 'a', id: 1, nope: 1 }], ['account', 'id', 'nope'], [false, false, false], ['account', 'id'])
+    const write = (w: Partial<TableWrite>) => wh.withTransaction((tx, copy) => upsertRows(tx, { table: 'getcourse.via_encoded', key: ['account', 'id'], rows: [], ...w }, copy))
+    await expect(write({ encoded: bad })).rejects.toThrow(/has no column nope/)
+    const good = encodeRows(rows.slice(0, 2), COLS, JSON_COLS, ['account', 'id'])
+    await expect(write({ encoded: good, rows: rows.slice(0, 1) })).rejects.toThrow(/rows or encoded rows/)
+    await expect(write({ encoded: good, replace: { columns: ['account'], keys: [['a']] } })).rejects.toThrow(/cannot replace/)
   })
 })
 

@@ -1,0 +1,149 @@
+/**
+ * Rows as Postgres COPY text (`COPY … FROM STDIN`, text format) and as JSON for jsonb. Kept apart from
+ * the upsert so that a worker thread can encode rows without loading the database layer: a stream may
+ * hand the runner rows already encoded (`TableWrite.encoded`), and the main thread then only streams
+ * bytes to Postgres.
+ */
+import type { EncodedRows } from '../contract.js'
+
+/**
+ * JSON for Postgres: jsonb rejects the NUL character, so `\u0000` escapes are dropped (only real
+ * escapes: an even run of backslashes before them). Lone surrogates are replaced by U+FFFD.
+ */
+export function toPgJson(value: unknown): string {
+  let text = stringify(value)
+  if (text.includes('\\u0000')) text = text.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1')
+  // JSON.stringify writes lone surrogates as lowercase \udXXX escapes (and nothing else as \ud…).
+  if (text.includes('\\ud') && /\\ud[89ab][0-9a-f]{2}/i.test(text))
+    text = text.replace(/\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f][0-9a-f]{2})|(?<!\\ud[89ab][0-9a-f]{2})\\ud[c-f][0-9a-f]{2}/gi, '\\ufffd')
+  return text
+}
+
+/** JSON.stringify with bigints as strings; the replacer (slow: a call per value) only when there is one. */
+function stringify(value: unknown): string {
+  try {
+    return JSON.stringify(value)
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err
+    return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))
+  }
+}
+
+/** One COPY text field: `\N` for NULL, backslash escapes, no NUL (Postgres text cannot hold it). */
+function copyField(value: unknown): string {
+  if (value === null || value === undefined) return '\\N'
+  let text: string
+  if (typeof value === 'string') text = value
+  else if (typeof value === 'number') return Number.isFinite(value) ? String(value) : '\\N'
+  else if (typeof value === 'bigint') return value.toString()
+  else if (typeof value === 'boolean') return value ? 't' : 'f'
+  else if (value instanceof Date) return value.toISOString()
+  else if (Array.isArray(value)) text = arrayLiteral(value)
+  else text = toPgJson(value)
+  // One scan for the common case (nothing to escape); NUL is dropped.
+  return COPY_SPECIAL.test(text) ? text.replace(COPY_SPECIAL_ALL, (c) => COPY_ESCAPES[c]!) : text
+}
+
+const COPY_SPECIAL = /[\\\t\n\r\0]/
+const COPY_SPECIAL_ALL = /[\\\t\n\r\0]/g
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '' }
+
+/** Postgres array literal for a (one-dimensional) array of scalars: {"a","b",NULL}. */
+function arrayLiteral(items: unknown[]): string {
+  const parts = items.map((v) => (v === null || v === undefined ? 'NULL' : `"${String(v).replace(/[\\"]/g, (c) => `\\${c}`)}"`))
+  return `{${parts.join(',')}}`
+}
+
+/** One row as a COPY text line (with its newline). A json column always gets JSON (a string value becomes a JSON string, as on the jsonb path). */
+export function copyLine(row: Record<string, unknown>, cols: readonly string[], json: readonly boolean[]): string {
+  let line = ''
+  for (let i = 0; i < cols.length; i++) {
+    const v = row[cols[i]!]
+    line += (i ? '\t' : '') + (json[i] && v !== null && v !== undefined ? copyField(toPgJson(v)) : copyField(v))
+  }
+  return `${line}\n`
+}
+
+/** COPY text of `rows` in ~16 KB chunks (larger strings cost more to turn into bytes than they save). */
+export function* copyChunks(rows: readonly Record<string, unknown>[], cols: readonly string[], json: readonly boolean[]): Generator<string> {
+  let buf = ''
+  for (const row of rows) {
+    buf += copyLine(row, cols, json)
+    if (buf.length >= 1 << 14) {
+      yield buf
+      buf = ''
+    }
+  }
+  if (buf) yield buf
+}
+
+/** True for the SQL types whose COPY field is JSON text. */
+export const isJsonType = (type: string) => type === 'json' || type === 'jsonb'
+
+/** Text of a key value, as `unnest($1::type[])` reads it. */
+export const keyText = (v: unknown): string | null => (v === null || v === undefined ? null : v instanceof Date ? v.toISOString() : String(v))
+
+/**
+ * Encodes rows for `TableWrite.encoded`: the COPY text of every row in one UTF-8 buffer (lines in row
+ * order) and the key values as text. `cols` must be every column the rows carry.
+ */
+export function encodeRows(rows: readonly Record<string, unknown>[], cols: readonly string[], json: readonly boolean[], key: readonly string[]): EncodedRows {
+  let bytes = Buffer.allocUnsafeSlow(Math.max(1 << 16, rows.length * 1024))
+  let length = 0
+  const keys: (string | null)[] = new Array(rows.length * key.length)
+  let text = ''
+  const flush = () => {
+    // A UTF-16 code unit is at most 3 UTF-8 bytes.
+    if (length + text.length * 3 > bytes.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(bytes.length * 2, length + text.length * 3))
+      bytes.copy(grown, 0, 0, length)
+      bytes = grown
+    }
+    length += bytes.write(text, length)
+    text = ''
+  }
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!
+    for (let j = 0; j < key.length; j++) keys[i * key.length + j] = keyText(row[key[j]!])
+    text += copyLine(row, cols, json)
+    if (text.length >= 1 << 15) flush()
+  }
+  flush()
+  return { columns: [...cols], count: rows.length, text: new Uint8Array(bytes.buffer, bytes.byteOffset, length), keys }
+}
+
+/** Byte offset where each line of `e.text` starts, plus its end: lines hold no raw newline but their last byte. */
+export function lineStarts(e: EncodedRows): Uint32Array {
+  const starts = new Uint32Array(e.count + 1)
+  const text = Buffer.from(e.text.buffer, e.text.byteOffset, e.text.byteLength)
+  let at = 0
+  for (let i = 0; i < e.count; i++) {
+    starts[i] = at
+    const nl = text.indexOf(10, at)
+    if (nl < 0) throw new Error(`encoded rows: ${e.count} rows announced, ${i} lines found`)
+    at = nl + 1
+  }
+  starts[e.count] = at
+  return starts
+}
+
+/** COPY text of the lines at `indexes` (ascending), contiguous runs as one slice, in ~64 KB pieces. */
+export function* encodedChunks(e: EncodedRows, indexes: readonly number[] | null, starts?: Uint32Array): Generator<Uint8Array> {
+  const STEP = 1 << 16
+  if (!indexes) {
+    for (let at = 0; at < e.text.byteLength; at += STEP) yield e.text.subarray(at, Math.min(at + STEP, e.text.byteLength))
+    return
+  }
+  const s = starts ?? lineStarts(e)
+  let k = 0
+  while (k < indexes.length) {
+    const from = indexes[k]!
+    let to = from + 1
+    k++
+    while (k < indexes.length && indexes[k] === to && s[to]! - s[from]! < STEP) {
+      to++
+      k++
+    }
+    yield e.text.subarray(s[from]!, s[to]!)
+  }
+}
