@@ -271,13 +271,7 @@ const distinct = (a: string, b: string, cols: readonly string[]) => {
 const RACE_CODES = new Set(['23505', '40P01'])
 
 /** Positions (0-based) of the `rows` whose key is already stored: one index probe per row. */
-async function storedKeys(
-  db: Kysely<any>,
-  table: string,
-  key: readonly string[],
-  columns: Map<string, Column>,
-  rows: CopySource,
-): Promise<Set<number>> {
+async function storedKeys(db: Kysely<any>, table: string, key: readonly string[], columns: Map<string, Column>, rows: CopySource): Promise<Set<number>> {
   const keys = unnestKeys(key, columns, rows)
   const text = `
     select (u.ord - 1)::int as i
@@ -292,13 +286,7 @@ async function storedKeys(
  * cleared (whatever read them, complete or not). The partial index on deleted rows keeps this an
  * index probe per key, and nothing at all while no row of the table is deleted.
  */
-async function undelete(
-  db: Kysely<any>,
-  table: string,
-  key: readonly string[],
-  columns: Map<string, Column>,
-  rows: CopySource,
-): Promise<number> {
+async function undelete(db: Kysely<any>, table: string, key: readonly string[], columns: Map<string, Column>, rows: CopySource): Promise<number> {
   // One probe of the (small) partial index first: while nothing of the table is deleted, the keys
   // are not even sent. Written as ORDER BY the key … LIMIT 1 so that the planner reads the partial
   // index even without statistics: `exists (select 1 … where deleted_at is not null)` on a table
@@ -337,7 +325,6 @@ function unnestKeys(key: readonly string[], columns: Map<string, Column>, rows: 
     match: (table: string, u: string) => key.map((k, i) => `${table}.${q(k)} = ${u}.${names[i]}`).join(' and '),
   }
 }
-
 
 async function deleteReplaced(db: Kysely<any>, write: TableWrite, columns: Map<string, Column>): Promise<number> {
   return replaceMissing(db, write, columns, 'delete')

@@ -162,7 +162,13 @@ describe('upsertRows', () => {
 const COLS = ['account', 'id', 'title', 'flag', 'amount', 'at', 'day', 'tags', 'extra', 'note']
 const JSON_COLS = COLS.map((c) => c === 'extra' || c === 'note')
 async function loadEncoded(table: string, data = rows, listing?: string) {
-  const write: TableWrite = { table: `getcourse.${table}`, key: ['account', 'id'], rows: [], encoded: encodeRows(data, COLS, JSON_COLS, ['account', 'id']), listing }
+  const write: TableWrite = {
+    table: `getcourse.${table}`,
+    key: ['account', 'id'],
+    rows: [],
+    encoded: encodeRows(data, COLS, JSON_COLS, ['account', 'id']),
+    listing,
+  }
   return wh.withTransaction((tx, copy) => upsertRows(tx, write, copy))
 }
 
@@ -194,7 +200,8 @@ describe.runIf(server || !!process.env.CI)('upsertRows with rows encoded for COP
 
   it('refuses what it cannot write: columns the table lacks, a replace, rows beside encoded rows', async () => {
     const bad = encodeRows([{ account: 'a', id: 1, nope: 1 }], ['account', 'id', 'nope'], [false, false, false], ['account', 'id'])
-    const write = (w: Partial<TableWrite>) => wh.withTransaction((tx, copy) => upsertRows(tx, { table: 'getcourse.via_encoded', key: ['account', 'id'], rows: [], ...w }, copy))
+    const write = (w: Partial<TableWrite>) =>
+      wh.withTransaction((tx, copy) => upsertRows(tx, { table: 'getcourse.via_encoded', key: ['account', 'id'], rows: [], ...w }, copy))
     await expect(write({ encoded: bad })).rejects.toThrow(/has no column nope/)
     const good = encodeRows(rows.slice(0, 2), COLS, JSON_COLS, ['account', 'id'])
     await expect(write({ encoded: good, rows: rows.slice(0, 1) })).rejects.toThrow(/rows or encoded rows/)
