@@ -307,7 +307,8 @@ async function commitBatch<S>(deps: SyncDeps, key: StreamKey, runId: string, bat
     if (batch.listings) {
       for (const done of await applyListingOps(trx, key, batch.listings)) {
         add.markedDeleted += done.marked
-        if (done.skipped) deps.log.warn({ ...key, table: done.table }, `deletions not marked: ${done.skipped}`)
+        if (done.closedBefore) deps.log.info({ ...key, table: done.table }, 'listing closed already by another run of this stream; nothing marked by this one')
+        else if (done.skipped) deps.log.warn({ ...key, table: done.table }, `deletions not marked: ${done.skipped}`)
         else deps.log.info({ ...key, table: done.table, marked: done.marked }, 'complete listing: rows absent upstream marked deleted')
       }
     }

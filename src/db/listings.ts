@@ -25,6 +25,8 @@ export interface CompleteResult {
   marked: number
   /** Set when the listing marked nothing on purpose, with the reason. */
   skipped?: string
+  /** Completed or abandoned already, by another run holding the same listing: nothing marked, nothing to warn about. */
+  closedBefore?: boolean
 }
 
 /** Listings not completed within this long are dropped when another listing of the stream completes. */
@@ -70,7 +72,13 @@ export async function recordListingKeys(
     for (let i = 0; i < encoded.count; i++) keys.push(encoded.keys.slice(i * key.length, (i + 1) * key.length).join(SEP))
   }
   if (!keys.length) return
-  await db.executeQuery(CompiledQuery.raw(`insert into etl.listing_keys (listing, tbl, key) select $1, $2, unnest($3::text[])`, [listing, table, keys]))
+  // A listing closed meanwhile (completed or abandoned by another run of the stream) takes no more keys.
+  await db.executeQuery(
+    CompiledQuery.raw(
+      `insert into etl.listing_keys (listing, tbl, key) select $1, $2, unnest($3::text[]) where not exists (select 1 from etl.listings where id = $1 and tbl = $2 and closed_at is not null)`,
+      [listing, table, keys],
+    ),
+  )
 }
 
 /** Applies a batch's listing operations, in the batch's transaction. */
@@ -88,19 +96,27 @@ export async function applyListingOps(db: Kysely<any>, owner: ListingOwner, ops:
   for (const u of ops.unkeyed ?? []) {
     if (u.count <= 0) continue
     await open(db, owner, u.listing, u.table, u.key)
-    await db.executeQuery(CompiledQuery.raw(`update etl.listings set unkeyed = unkeyed + $3 where id = $1 and tbl = $2`, [u.listing, u.table, u.count]))
+    await db.executeQuery(
+      CompiledQuery.raw(`update etl.listings set unkeyed = unkeyed + $3 where id = $1 and tbl = $2 and closed_at is null`, [u.listing, u.table, u.count]),
+    )
   }
   const results: CompleteResult[] = []
   for (const c of ops.complete ?? []) results.push(await complete(db, owner, c))
-  for (const id of ops.abandon ?? []) await drop(db, id)
+  for (const id of ops.abandon ?? []) await close(db, id)
   return results
 }
 
-async function drop(db: Kysely<any>, listing: string, table?: string): Promise<void> {
-  const where = table ? 'listing = $1 and tbl = $2' : 'listing = $1'
+/**
+ * Closes a listing (every table of it, or one): its keys go, its row stays with `closed_at` so that a
+ * run still holding the id cannot re-open it (README "Deletions"). True when this call closed it.
+ */
+async function close(db: Kysely<any>, listing: string, table?: string): Promise<boolean> {
   const params = table ? [listing, table] : [listing]
-  await db.executeQuery(CompiledQuery.raw(`delete from etl.listing_keys where ${where}`, params))
-  await db.executeQuery(CompiledQuery.raw(`delete from etl.listings where ${where.replaceAll('listing', 'id')}`, params))
+  const res = await db.executeQuery(
+    CompiledQuery.raw(`update etl.listings set closed_at = now() where id = $1${table ? ' and tbl = $2' : ''} and closed_at is null`, params),
+  )
+  await db.executeQuery(CompiledQuery.raw(`delete from etl.listing_keys where listing = $1${table ? ' and tbl = $2' : ''}`, params))
+  return Number(res.numAffectedRows ?? 0) > 0
 }
 
 /**
@@ -111,12 +127,16 @@ async function complete(db: Kysely<any>, owner: ListingOwner, c: ListingComplete
   const columns = await tableColumns(db, c.table)
   if (!columns.has('deleted_at')) throw new EtlError('USAGE', `${c.table} has no deleted_at column`)
   await open(db, owner, c.listing, c.table, c.key)
+  // Claims the completion: of two runs completing one listing, the second waits for the first's row
+  // lock, then finds it closed and marks nothing (its keys may be a part only).
   const info = await db.executeQuery<{ unkeyed: number }>(
-    CompiledQuery.raw(`select unkeyed from etl.listings where id = $1 and tbl = $2`, [c.listing, c.table]),
+    CompiledQuery.raw(`update etl.listings set closed_at = now() where id = $1 and tbl = $2 and closed_at is null returning unkeyed`, [c.listing, c.table]),
   )
-  const unkeyed = Number(info.rows[0]?.unkeyed ?? 0)
   let result: CompleteResult
-  if (unkeyed > 0) {
+  if (!info.rows.length) {
+    result = { table: c.table, marked: 0, closedBefore: true }
+  } else if (Number(info.rows[0]!.unkeyed) > 0) {
+    const unkeyed = Number(info.rows[0]!.unkeyed)
     result = { table: c.table, marked: 0, skipped: `${unkeyed} record(s) of the listing had no readable key; nothing marked deleted` }
   } else {
     const scope = Object.entries(c.scope)
@@ -139,7 +159,7 @@ async function complete(db: Kysely<any>, owner: ListingOwner, c: ListingComplete
     const res = await db.executeQuery<{ n: number }>(CompiledQuery.raw(text, params))
     result = { table: c.table, marked: Number(res.rows[0]!.n) }
   }
-  await drop(db, c.listing, c.table)
+  await db.executeQuery(CompiledQuery.raw(`delete from etl.listing_keys where listing = $1 and tbl = $2`, [c.listing, c.table]))
   await db.executeQuery(
     CompiledQuery.raw(
       `delete from etl.listing_keys k using etl.listings l where l.id = k.listing and l.tbl = k.tbl and l.source = $1 and l.account = $2 and l.stream = $3 and l.started_at < now() - make_interval(days => $4)`,

@@ -73,6 +73,7 @@ export interface ListingsTable {
   key_columns: string[]
   started_at: Generated<Timestamp>
   unkeyed: Generated<number>
+  closed_at: Timestamp | null
 }
 
 /** Keys a listing has read so far. */
