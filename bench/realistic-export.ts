@@ -109,7 +109,7 @@ function picker(all: readonly string[], keep: readonly string[]): number[] {
   })
 }
 
-function* realisticRows(stream: BenchStream, rows: number, seed: number): Generator<Cell[]> {
+export function* realisticRows(stream: BenchStream, rows: number, seed: number): Generator<Cell[]> {
   const now = Date.UTC(2026, 0, 1)
   const users = stream === 'users' ? rows : Math.max(1, Math.ceil(rows / 1.5))
   const gen: GenerationContext = { seed, now, users, deals: rows, currency: 'RUB' }

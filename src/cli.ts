@@ -20,6 +20,7 @@ import { startScheduler } from './replicas/start.js'
 import { createLogger, stacksLogged, type Logger } from './log.js'
 import { allSources } from './sources/index.js'
 import { runSync, type SyncSummary } from './sync.js'
+import { isMainThread } from 'node:worker_threads'
 
 export { openApp }
 
@@ -341,7 +342,7 @@ export async function main(argv = process.argv): Promise<number> {
   }
 }
 
-const isEntry = process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/').split('/').pop()!)
+const isEntry = isMainThread && process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/').split('/').pop()!)
 if (isEntry) {
   main().then((code) => {
     process.exitCode = code

@@ -22,6 +22,7 @@ import { runSync, type SyncSummary } from './sync.js'
 import { EXAMPLE_QUERIES, formatTable, queryRows, type Cell } from './demo/queries.js'
 import { DEMO_ACCOUNTS, DEMO_LIMITS, DEMO_SIZES, startDemoSimulators, type DemoSizes } from './demo/simulators.js'
 import { startDemoSimulatorsInChild } from './demo/simulators-child.js'
+import { isMainThread } from 'node:worker_threads'
 
 export { DEMO_SIZES, type DemoSizes } from './demo/simulators.js'
 
@@ -269,7 +270,7 @@ async function main(): Promise<number> {
   }
 }
 
-const isEntry = process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/').split('/').pop()!)
+const isEntry = isMainThread && process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/').split('/').pop()!)
 if (isEntry) {
   main().then((code) => {
     process.exitCode = code

@@ -88,28 +88,75 @@ export const keyText = (v: unknown): string | null => (v === null || v === undef
  * order) and the key values as text. `cols` must be every column the rows carry.
  */
 export function encodeRows(rows: readonly Record<string, unknown>[], cols: readonly string[], json: readonly boolean[], key: readonly string[]): EncodedRows {
-  let bytes = Buffer.allocUnsafeSlow(Math.max(1 << 16, rows.length * 1024))
-  let length = 0
-  const keys: (string | null)[] = new Array(rows.length * key.length)
-  let text = ''
-  const flush = () => {
-    // A UTF-16 code unit is at most 3 UTF-8 bytes.
-    if (length + text.length * 3 > bytes.length) {
-      const grown = Buffer.allocUnsafeSlow(Math.max(bytes.length * 2, length + text.length * 3))
-      bytes.copy(grown, 0, 0, length)
-      bytes = grown
+  const encoder = new CopyEncoder(cols, json, key)
+  encoder.add(rows)
+  return encoder.take()
+}
+
+/**
+ * Builds `EncodedRows` a few rows at a time: the row objects of each `add` can die young (the COPY
+ * text goes into a buffer outside the JavaScript heap, which a worker thread transfers without a
+ * copy), while `take` hands over a whole batch.
+ */
+export class CopyEncoder {
+  private bytes: Buffer
+  private length = 0
+  private count = 0
+  private keys: (string | null)[] = []
+  private text = ''
+
+  constructor(
+    private readonly cols: readonly string[],
+    private readonly json: readonly boolean[],
+    private readonly key: readonly string[],
+    private readonly initialBytes = 1 << 20,
+  ) {
+    this.bytes = Buffer.allocUnsafeSlow(initialBytes)
+  }
+
+  get rows(): number {
+    return this.count
+  }
+
+  add(rows: readonly Record<string, unknown>[]): void {
+    const { cols, json, key, keys } = this
+    for (const row of rows) {
+      for (let j = 0; j < key.length; j++) keys.push(keyText(row[key[j]!]))
+      this.text += copyLine(row, cols, json)
+      if (this.text.length >= 1 << 15) this.flush()
     }
-    length += bytes.write(text, length)
-    text = ''
+    this.count += rows.length
+    this.flush()
   }
-  for (let i = 0; i < rows.length; i++) {
-    const row = rows[i]!
-    for (let j = 0; j < key.length; j++) keys[i * key.length + j] = keyText(row[key[j]!])
-    text += copyLine(row, cols, json)
-    if (text.length >= 1 << 15) flush()
+
+  /** The rows added since the last `take`, as one batch; the encoder starts over. */
+  take(): EncodedRows {
+    this.flush()
+    const out: EncodedRows = {
+      columns: [...this.cols],
+      count: this.count,
+      text: new Uint8Array(this.bytes.buffer, this.bytes.byteOffset, this.length),
+      keys: this.keys,
+    }
+    this.bytes = Buffer.allocUnsafeSlow(Math.max(this.initialBytes, this.length + (this.length >> 3)))
+    this.length = 0
+    this.count = 0
+    this.keys = []
+    return out
   }
-  flush()
-  return { columns: [...cols], count: rows.length, text: new Uint8Array(bytes.buffer, bytes.byteOffset, length), keys }
+
+  private flush(): void {
+    const { text } = this
+    if (!text) return
+    // A UTF-16 code unit is at most 3 UTF-8 bytes.
+    if (this.length + text.length * 3 > this.bytes.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(this.bytes.length * 2, this.length + text.length * 3))
+      this.bytes.copy(grown, 0, 0, this.length)
+      this.bytes = grown
+    }
+    this.length += this.bytes.write(text, this.length)
+    this.text = ''
+  }
 }
 
 /** Byte offset where each line of `e.text` starts, plus its end: lines hold no raw newline but their last byte. */

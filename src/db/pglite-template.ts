@@ -4,6 +4,7 @@ import { createRequire } from 'node:module'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Logger } from '../log.js'
+import { isMainThread } from 'node:worker_threads'
 
 /**
  * A fresh embedded data directory made once by PGlite's initdb (`dumpDataDir('gzip')`) and shipped in
@@ -99,6 +100,7 @@ export async function makeTemplate(dir = TEMPLATE_DIR): Promise<TemplateMeta> {
 // `npm run pglite-template`: remake assets/pglite-datadir.tgz after upgrading @electric-sql/pglite.
 // Run as a script only under its own name: bundled into another entry (one file, one import.meta.url), never.
 if (
+  isMainThread &&
   process.argv[1] &&
   path.basename(process.argv[1]).replace(/\.[cm]?[jt]s$/, '') === 'pglite-template' &&
   fileURLToPath(import.meta.url) === path.resolve(process.argv[1])

@@ -5,6 +5,7 @@ import { sql } from 'kysely'
 import { createLogger } from '../log.js'
 import { openWarehouse, type Db } from './index.js'
 import { migrateToLatest } from './migrate.js'
+import { isMainThread } from 'node:worker_threads'
 
 /**
  * docs/schema.md, generated from the migrated catalog: per schema, each table and view with its
@@ -137,6 +138,7 @@ async function main(args: string[]): Promise<number> {
 
 // Run as a script only under its own name: bundled into another entry (one file, one import.meta.url), never.
 if (
+  isMainThread &&
   process.argv[1] &&
   path.basename(process.argv[1]).replace(/\.[cm]?[jt]s$/, '') === 'schema-docs' &&
   fileURLToPath(import.meta.url) === path.resolve(process.argv[1])

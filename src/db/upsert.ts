@@ -101,22 +101,38 @@ function encodedSource(e: EncodedRows, keyLength: number): CopySource {
 
 /** Keep the last row per key (as `dedupe` does for row objects): the rows to write, or null when every key is unique. */
 function uniqueRows(e: EncodedRows, keyLength: number): number[] | null {
-  const last = new Map<string, number>()
+  // Usual case: the leading key columns (the account) are one value, so the last column alone tells rows apart.
+  const last = keyLength - 1
+  let leadingSame = true
+  for (let j = 0; j < last && leadingSame; j++) {
+    const v = e.keys[j]
+    for (let i = 1; i < e.count; i++) {
+      if (e.keys[i * keyLength + j] !== v) {
+        leadingSame = false
+        break
+      }
+    }
+  }
+  if (leadingSame) {
+    const seen = new Set<string | null>()
+    for (let i = 0; i < e.count; i++) seen.add(e.keys[i * keyLength + last]!)
+    if (seen.size === e.count) return null
+  }
+  const byKey = new Map<string, number>()
   for (let i = 0; i < e.count; i++) {
     let k = ''
     for (let j = 0; j < keyLength; j++) k += `${e.keys[i * keyLength + j]}\u0001`
-    last.set(k, i)
+    byKey.set(k, i)
   }
-  if (last.size === e.count) return null
-  return [...last.values()].sort((x, y) => x - y)
+  if (byKey.size === e.count) return null
+  return [...byKey.values()].sort((x, y) => x - y)
 }
 
 /** `e` without the rows not in `keep` (ascending). */
 function subsetEncoded(e: EncodedRows, keep: readonly number[], keyLength: number): EncodedRows {
-  const parts = [...encodedChunks(e, keep)]
   const keys: (string | null)[] = []
   for (const i of keep) for (let j = 0; j < keyLength; j++) keys.push(e.keys[i * keyLength + j] ?? null)
-  return { columns: e.columns, count: keep.length, text: Buffer.concat(parts), keys }
+  return { columns: e.columns, count: keep.length, text: Buffer.concat([...encodedChunks(e, keep)]), keys }
 }
 
 /**
@@ -273,12 +289,22 @@ const RACE_CODES = new Set(['23505', '40P01'])
 /** Positions (0-based) of the `rows` whose key is already stored: one index probe per row. */
 async function storedKeys(db: Kysely<any>, table: string, key: readonly string[], columns: Map<string, Column>, rows: CopySource): Promise<Set<number>> {
   const keys = unnestKeys(key, columns, rows)
-  const text = `
-    select (u.ord - 1)::int as i
-    from ${keys.from} with ordinality as u(${keys.names}, ord)
-    where exists (select 1 from ${table} t where ${keys.match('t', 'u')})`
-  const res = await db.executeQuery<{ i: number }>(CompiledQuery.raw(text, keys.params))
+  const res = await db.executeQuery<{ i: number }>(CompiledQuery.raw(storedKeysSql(table, key, columns), keys.params))
   return new Set(res.rows.map((r) => r.i))
+}
+
+/**
+ * The probe for stored keys: parameters are one array per key column. A LATERAL … LIMIT 1 per key,
+ * not `where exists (…)`: on a table growing under a load (no ANALYZE since), `exists` was planned
+ * as a hash join over the whole table, 1.7 ms for the first batch and 105 ms at 250k rows
+ * (quadratic, bench/RESULTS.md finding 12); this shape can only be an index probe per key.
+ */
+export function storedKeysSql(table: string, key: readonly string[], columns: Map<string, { type: string }>): string {
+  const names = key.map((_, i) => `k${i}`)
+  return `
+    select (u.ord - 1)::int as i
+    from unnest(${key.map((k, i) => `$${i + 1}::${columns.get(k)!.type}[]`).join(', ')}) with ordinality as u(${names.join(', ')}, ord)
+    cross join lateral (select 1 from ${table} t where ${key.map((k, i) => `t.${q(k)} = u.${names[i]}`).join(' and ')} limit 1) x`
 }
 
 /**
@@ -294,7 +320,20 @@ async function undelete(db: Kysely<any>, table: string, key: readonly string[], 
   // batch (205 ms per batch at 300k rows; a 1M-row load spent most of its time there).
   const any = await db.executeQuery(CompiledQuery.raw(deletedProbe(table, key)))
   if (!any.rows.length) return 0
+  // Then which of this batch's keys are deleted: an index probe per key (LATERAL … LIMIT 1, as in
+  // `storedKeysSql`; a join here was free to scan the whole table per batch), and only those rows
+  // are updated, usually none.
   const keys = unnestKeys(key, columns, rows)
+  const found = await db.executeQuery<{ i: number }>(
+    CompiledQuery.raw(
+      `select (u.ord - 1)::int as i from ${keys.from} with ordinality as u(${keys.names}, ord)
+       cross join lateral (select 1 from ${table} t where ${keys.match('t', 'u')} and t.deleted_at is not null limit 1) x`,
+      keys.params,
+    ),
+  )
+  if (!found.rows.length) return 0
+  const back = found.rows.map((r) => r.i)
+  const params = key.map((_, j) => back.map((i) => rows.key(i, j)))
   const text = `
     with back as (
       update ${table} t set deleted_at = null${columns.has('synced_at') ? ', synced_at = now()' : ''}
@@ -302,7 +341,7 @@ async function undelete(db: Kysely<any>, table: string, key: readonly string[], 
       where ${keys.match('t', 'u')} and t.deleted_at is not null
       returning 1)
     select count(*)::int as n from back`
-  const res = await db.executeQuery<{ n: number }>(CompiledQuery.raw(text, keys.params))
+  const res = await db.executeQuery<{ n: number }>(CompiledQuery.raw(text, params))
   return Number(res.rows[0]!.n)
 }
 

@@ -5,9 +5,11 @@ import { createGunzip } from 'node:zlib'
 import { z } from 'zod'
 import { EtlError } from '../../errors.js'
 import type { Batch, FileLoader, SourceModule, Stream, StreamContext } from '../../contract.js'
-import type { ExportStream } from './columns.js'
+import { tableColumns } from '../../db/upsert.js'
+import { TABLES, type ExportStream } from './columns.js'
 import type { GetcourseConfig } from './config.js'
 import { readExport } from './export-reader.js'
+import { startFileWorker, type FileWorkerCredit, type FileWorkerMessage } from './file-worker.js'
 import { createNormalizer, type Normalizer } from './normalize.js'
 import { rowsBatch } from './rows-batch.js'
 
@@ -91,19 +93,83 @@ export const getcourseFiles: FileLoader = {
 const loadFileStateSchema = z.object({ file: z.string(), rows: z.number(), loadedAt: z.string() })
 type LoadFileState = z.infer<typeof loadFileStateSchema>
 
-async function* readFile(ctx: StreamContext<LoadFileState>, opts: LoadFileOptions, timeZone: string): AsyncIterable<Batch<LoadFileState>> {
-  const file = path.resolve(opts.file)
-  let input: NodeJS.ReadableStream
+const WHEN_INVALID = 'nothing of it was kept past the last whole batch; load a complete saved export (the whole answer or its `info` object)'
+
+function readFile(ctx: StreamContext<LoadFileState>, opts: LoadFileOptions, timeZone: string): AsyncIterable<Batch<LoadFileState>> {
+  // On a server the rows travel as COPY text: a worker thread parses, normalizes and encodes them.
+  return ctx.copyIn ? readFileInWorker(ctx, opts, timeZone) : readFileHere(ctx, opts, timeZone)
+}
+
+async function gzipped(file: string): Promise<boolean> {
   try {
-    input = (await isGzip(file)) ? createReadStream(file).pipe(createGunzip()) : createReadStream(file)
+    return await isGzip(file)
   } catch (err) {
     throw new EtlError('USAGE', `Cannot read ${file}: ${(err as Error).message}`, { cause: err })
   }
+}
+
+async function* readFileInWorker(ctx: StreamContext<LoadFileState>, opts: LoadFileOptions, timeZone: string): AsyncIterable<Batch<LoadFileState>> {
+  const file = path.resolve(opts.file)
+  const gzip = await gzipped(file)
+  const label = `file ${path.basename(file)}`
+  const { table, key } = TABLES[opts.stream]
+  const types = Object.fromEntries([...(await tableColumns(ctx.db, table)).values()].map((c) => [c.name, c.type]))
+  const worker = startFileWorker({
+    file,
+    gzip,
+    stream: opts.stream,
+    account: opts.account,
+    timeZone,
+    groupId: opts.groupId,
+    batchSize: ctx.config.batchSize,
+    label,
+    whenInvalid: WHEN_INVALID,
+    types,
+  })
+  const inbox: FileWorkerMessage[] = []
+  let wake: (() => void) | null = null
+  const deliver = (m: FileWorkerMessage) => {
+    inbox.push(m)
+    wake?.()
+  }
+  worker.on('message', deliver)
+  worker.on('error', (err) => deliver({ type: 'error', code: null, message: `the load-file worker failed: ${err.message}`, stack: err.stack }))
+  worker.on('exit', (code) => deliver({ type: 'error', code: null, message: `the load-file worker exited (code ${code}) before the end of ${label}` }))
+  let rows = 0
+  try {
+    for (;;) {
+      while (!inbox.length) await new Promise<void>((r) => (wake = r))
+      const m = inbox.shift()!
+      if (m.type === 'done') return
+      if (m.type === 'error') {
+        const err = new EtlError(m.code ?? 'UNEXPECTED', m.message)
+        if (m.stack) err.stack = m.stack
+        throw err
+      }
+      worker.postMessage({ type: 'more' } satisfies FileWorkerCredit)
+      rows += m.read
+      ctx.progress({ phase: `loading ${label}`, done: rows })
+      const batch: Batch<LoadFileState> = {
+        writes: m.encoded ? [{ table, key, rows: [], encoded: m.encoded }] : [],
+        rejects: m.rejects,
+        read: m.read,
+      }
+      yield m.total === undefined ? batch : { ...batch, state: { file, rows: m.total, loadedAt: new Date(ctx.clock.now()).toISOString() } }
+    }
+  } finally {
+    worker.removeAllListeners()
+    await worker.terminate()
+  }
+}
+
+async function* readFileHere(ctx: StreamContext<LoadFileState>, opts: LoadFileOptions, timeZone: string): AsyncIterable<Batch<LoadFileState>> {
+  const file = path.resolve(opts.file)
+  const input = (await gzipped(file)) ? createReadStream(file).pipe(createGunzip()) : createReadStream(file)
   const context = { account: opts.account, timeZone, groupId: opts.groupId }
   let normalizer: Normalizer | null = null
   let rows = 0
   const label = `file ${path.basename(file)}`
-  const whenInvalid = 'nothing of it was kept past the last whole batch; load a complete saved export (the whole answer or its `info` object)'
+  const whenInvalid = WHEN_INVALID
   for await (const event of readExport(input as AsyncIterable<Uint8Array>, { batchSize: ctx.config.batchSize, label, whenInvalid })) {
     if (event.type === 'end' && event.error)
       throw new EtlError('RESPONSE_INVALID', `${label} is not a ready export: ${event.error.code ?? ''} ${event.error.message}`.trim())

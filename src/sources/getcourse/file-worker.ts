@@ -1,0 +1,147 @@
+/**
+ * `load-file` on a server warehouse: a worker thread reads, parses, normalizes and encodes the saved
+ * export (COPY text, `db/copy-text.ts`), and the main thread only probes keys and streams the bytes
+ * to Postgres. On two cores the parse and normalize work (most of Node's CPU per row) then runs beside
+ * Postgres instead of between its statements (bench/RESULTS.md, finding 12).
+ *
+ * The worker runs this very module: under tsx (sources, tests, the bench) it registers tsx first; from
+ * `dist/` it imports the compiled file; from a bundle it imports the bundle, whose copy of this module
+ * starts the work (every entry guards itself with `isMainThread`).
+ */
+import { createReadStream, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import path from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { createGunzip } from 'node:zlib'
+import { isMainThread, type MessagePort, parentPort, Worker, workerData } from 'node:worker_threads'
+import type { EncodedRows, RejectInput } from '../../contract.js'
+import { CopyEncoder, isJsonType } from '../../db/copy-text.js'
+import { EtlError, type ErrorCode } from '../../errors.js'
+import { TABLES, type ExportStream } from './columns.js'
+import { readExport } from './export-reader.js'
+import { createNormalizer, type Normalizer } from './normalize.js'
+import { rowsBatch } from './rows-batch.js'
+
+const KIND = 'course-etl/getcourse-file'
+
+export interface FileWorkerJob {
+  file: string
+  gzip: boolean
+  stream: ExportStream
+  account: string
+  timeZone: string
+  groupId?: number
+  batchSize: number
+  label: string
+  whenInvalid: string
+  /** SQL type of each column of the stream's table (json columns get JSON text). */
+  types: Record<string, string>
+}
+
+/** What the worker sends, in order: batches, then `done` or `error`. */
+export type FileWorkerMessage =
+  | { type: 'batch'; encoded: EncodedRows | null; rejects: RejectInput[]; read: number; total?: number }
+  | { type: 'done' }
+  | { type: 'error'; code: ErrorCode | null; message: string; stack?: string }
+
+/** What the main thread sends: one more batch may be prepared. */
+export interface FileWorkerCredit {
+  type: 'more'
+}
+
+/** Batches the worker may prepare ahead of the main thread (each a few MB of COPY text). */
+export const AHEAD = 2
+
+/** Rows parsed and normalized at a time inside a batch. */
+const PIECE = 250
+
+if (!isMainThread && (workerData as { kind?: string } | null)?.kind === KIND) void work((workerData as { job: FileWorkerJob }).job, parentPort!)
+
+/** Starts the worker for `job`; `import.meta.url` is this module, a compiled copy, or a bundle holding it. */
+export function startFileWorker(job: FileWorkerJob): Worker {
+  const self = import.meta.url
+  const tsx = self.endsWith('.ts') ? tsxApi(self) : null
+  const bootstrap = `
+    const { workerData, parentPort } = require('node:worker_threads')
+    ;(async () => {
+      if (workerData.tsx) (await import(workerData.tsx)).register()
+      await import(workerData.self)
+    })().catch((err) => parentPort.postMessage({ type: 'error', code: null, message: 'the load-file worker did not start: ' + (err && err.message), stack: err && err.stack }))`
+  return new Worker(bootstrap, { eval: true, workerData: { kind: KIND, self, tsx, job }, stdout: false, stderr: false })
+}
+
+/** URL of tsx's ESM API (its package `exports`), for a worker that must load TypeScript. */
+function tsxApi(from: string): string {
+  const require = createRequire(from)
+  const manifest = require.resolve('tsx/package.json')
+  const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as { exports: Record<string, { import: { default: string } }> }
+  return pathToFileURL(path.join(path.dirname(manifest), pkg.exports['./esm/api']!.import.default)).href
+}
+
+async function work(job: FileWorkerJob, port: MessagePort): Promise<void> {
+  let credits = AHEAD
+  let wake: (() => void) | null = null
+  port.on('message', (m: FileWorkerCredit) => {
+    if (m.type !== 'more') return
+    credits++
+    wake?.()
+  })
+  const post = (m: FileWorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer)
+  try {
+    const input = job.gzip
+      ? createReadStream(job.file, { highWaterMark: 1 << 20 }).pipe(createGunzip())
+      : createReadStream(job.file, { highWaterMark: 1 << 20 })
+    const { table, key } = TABLES[job.stream]
+    const context = { account: job.account, timeZone: job.timeZone, groupId: job.groupId }
+    let normalizer: Normalizer | null = null
+    let encoder: CopyEncoder | null = null
+    let rejects: RejectInput[] = []
+    let read = 0
+    const send = async (total?: number) => {
+      while (credits <= 0) await new Promise<void>((r) => (wake = r))
+      credits--
+      const encoded = encoder?.rows ? encoder.take() : null
+      post({ type: 'batch', encoded, rejects, read, total }, encoded ? [encoded.text.buffer as ArrayBuffer] : [])
+      rejects = []
+      read = 0
+    }
+    // Small pieces: their cells and row objects die young, only the COPY bytes (off-heap) pile up to
+    // a whole batch. Parsed 5,000-row batches outlived the young generation: 1.3 s of 7 s was GC.
+    for await (const event of readExport(input as AsyncIterable<Uint8Array>, { batchSize: PIECE, label: job.label, whenInvalid: job.whenInvalid })) {
+      if (event.type === 'end' && event.error)
+        throw new EtlError('RESPONSE_INVALID', `${job.label} is not a ready export: ${event.error.code ?? ''} ${event.error.message}`.trim())
+      if (event.fields === null) continue
+      normalizer ??= createNormalizer(job.stream, event.fields, context)
+      const batch = rowsBatch(job.stream, normalizer, event.rows)
+      const rows = batch.writes[0]?.rows ?? []
+      if (rows.length) {
+        encoder ??= encoderFor(table, rows[0]!, key, job.types)
+        encoder.add(rows)
+      }
+      if (batch.rejects?.length) rejects.push(...batch.rejects)
+      read += batch.read
+      if (event.type === 'end') await send(event.total)
+      else if (read >= job.batchSize) await send()
+    }
+    post({ type: 'done' })
+  } catch (err) {
+    const e = err as Error
+    post({ type: 'error', code: err instanceof EtlError ? err.code : null, message: e?.message ?? String(err), stack: e?.stack })
+  } finally {
+    port.close()
+  }
+}
+
+const AUTO_COLUMNS = new Set(['synced_at', 'deleted_at'])
+
+/** An encoder for the rows' columns: one normalizer builds every row of an export with the same keys (a compiled literal, `normalize.ts`). */
+function encoderFor(table: string, first: Record<string, unknown>, key: readonly string[], types: Record<string, string>): CopyEncoder {
+  const present = Object.keys(first)
+  for (const c of present) if (!(c in types)) throw new EtlError('USAGE', `${table} has no column ${c}`)
+  const cols = present.filter((c) => !AUTO_COLUMNS.has(c))
+  return new CopyEncoder(
+    cols,
+    cols.map((c) => isJsonType(types[c]!)),
+    key,
+  )
+}
