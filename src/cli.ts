@@ -16,7 +16,6 @@ import { EtlError, errorMessage } from './errors.js'
 import { loadJobs } from './jobs.js'
 import { ProgressReporter } from './progress.js'
 import { JobRunner } from './schedule.js'
-import { startScheduler } from './replicas/start.js'
 import { createLogger, stacksLogged, type Logger } from './log.js'
 import { allSources } from './sources/index.js'
 import { runSync, type SyncSummary } from './sync.js'
@@ -302,6 +301,8 @@ export function buildProgram(): Command {
         return
       }
       if (!jobs.length) log.warn({ dir: o.jobs ?? config.jobsDir }, 'no jobs found')
+      // pg-boss and prom-client load only for `schedule`.
+      const { startScheduler } = await import('./replicas/start.js')
       const scheduler = await startScheduler({ warehouse, config, log, clock: systemClock, sources: allSources, jobs, runner, http: o.http }).catch(
         async (err) => {
           await warehouse.close()

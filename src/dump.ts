@@ -12,7 +12,7 @@ import { to as copyTo } from 'pg-copy-streams'
 import type { Db, Warehouse } from './db/index.js'
 import { EtlError } from './errors.js'
 import { allSources } from './sources/index.js'
-import { type CellKind, writeWorkbook } from './xlsx.js'
+import type { CellKind } from './xlsx.js'
 
 /** Schemas whose tables and views may be dumped: each source's and `analytics`; `etl` only for run history and rejects. */
 const dumpableSchemas = () => [...new Set([...allSources.flatMap((s) => s.schemas ?? [s.name]), 'analytics'])]
@@ -298,6 +298,8 @@ export async function dumpTable(warehouse: Warehouse, config: Config, options: D
         }
         if (mode.kind === 'xlsx') {
           const sheet = columns.map((c) => ({ name: c.name, kind: cellKind(c.type) }))
+          // exceljs (~28 MB) loads only for an xlsx dump.
+          const { writeWorkbook } = await import('./xlsx.js')
           ;({ rows, truncated } = await writeWorkbook(temp, options.table, sheet, source(), signal))
           return
         }

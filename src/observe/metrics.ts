@@ -2,7 +2,7 @@ import { hostname } from 'node:os'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { SchedulerDeps } from '../schedule.js'
 import { budgetStatus } from '../sources/getcourse/ledger.js'
-import { processRegistry } from './counters.js'
+import { kwigaRateLimitedCounts } from './counters.js'
 import { lastSuccesses, processExportWaits, processRunTotals } from './queries.js'
 
 export interface Metrics {
@@ -24,6 +24,17 @@ export function createMetrics(deps: SchedulerDeps): Metrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'course_etl_' })
   const registers = [registry]
+  new Counter({
+    name: 'course_etl_kwiga_rate_limited_total',
+    help: 'KWIGA answers with status 429 (Too Many Requests) received by this process',
+    labelNames: ['cabinet'] as const,
+    registers,
+    // Counted in plain numbers where it happens (observe/counters.ts), read at scrape time.
+    collect() {
+      this.reset()
+      for (const [cabinet, n] of kwigaRateLimitedCounts()) this.inc({ cabinet }, n)
+    },
+  })
   const runs = new Counter({
     name: 'course_etl_runs_total',
     help: 'Stream runs finished by this process, by outcome (succeeded, failed, deferred, aborted)',
@@ -121,7 +132,7 @@ export function createMetrics(deps: SchedulerDeps): Metrics {
     contentType: registry.contentType,
     async render() {
       await refresh()
-      return `${await registry.metrics()}\n${await processRegistry.metrics()}`
+      return registry.metrics()
     },
   }
 }
