@@ -13,6 +13,8 @@ import type { Db, Warehouse } from './db/index.js'
 import { EtlError } from './errors.js'
 import { allSources } from './sources/index.js'
 import type { CellKind } from './xlsx.js'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 
 /** Schemas whose tables and views may be dumped: each source's and `analytics`; `etl` only for run history and rejects. */
 const dumpableSchemas = () => [...new Set([...allSources.flatMap((s) => s.schemas ?? [s.name]), 'analytics'])]
@@ -289,10 +291,13 @@ export async function dumpTable(warehouse: Warehouse, config: Config, options: D
         await trx.executeQuery(CompiledQuery.raw(`declare dump_cursor no scroll cursor for ${query}`, params))
         // xlsx cells hold the text as it is (a string cell is never a formula); CSV cells are neutralized.
         const cell = mode.kind === 'xlsx' ? (v: string) => v : neutralizeCell
+        const collect = garbageCollector()
         async function* source() {
-          for (;;) {
+          for (let n = 1; ; n++) {
             const { rows: batch } = await sql.raw<Record<string, string | null>>(`fetch ${fetchSize} from dump_cursor`).execute(trx)
             if (!batch.length) return
+            // Parsed rows are garbage at once, but V8 sized for the machine lets them pile up (finding 13).
+            if (n % GC_EVERY_FETCHES === 0) collect?.()
             yield batch.map((r) => columns.map((c) => (r[c.name] == null ? null : cell(r[c.name]!))))
           }
         }
@@ -321,6 +326,9 @@ export async function dumpTable(warehouse: Warehouse, config: Config, options: D
   return { table: options.table, file, rows, ...(truncated ? { truncated } : {}) }
 }
 
+/** Embedded dumps collect garbage every this many fetches (of `fetchSize` rows). */
+const GC_EVERY_FETCHES = 16
+
 /** `dump --all`: one file per dumpable table, named `<schema>.<table>.csv`. */
 export async function dumpAll(
   warehouse: Warehouse,
@@ -329,8 +337,28 @@ export async function dumpAll(
   options: Omit<DumpOptions, 'table' | 'out' | 'columns'>,
 ): Promise<DumpResult[]> {
   const results: DumpResult[] = []
+  // Embedded, every fetched row is parsed into JavaScript objects, and V8 (sized for the machine's
+  // memory) lets that garbage pile up across tables: a collection after each table keeps the peak
+  // near one table's worth (bench/RESULTS.md, finding 13).
+  const collect = warehouse.kind === 'embedded' ? garbageCollector() : null
   for (const table of await dumpableTables(warehouse.db)) {
     results.push(await dumpTable(warehouse, config, { ...options, lenient: true, table, out: path.join(outDir, `${table}.${options.xlsx ? 'xlsx' : 'csv'}`) }))
+    collect?.()
   }
   return results
+}
+
+let gcFunction: (() => void) | null | undefined
+
+/** V8's collector without `--expose-gc` on the command line (null where the flag cannot be set). */
+function garbageCollector(): (() => void) | null {
+  if (gcFunction === undefined) {
+    try {
+      setFlagsFromString('--expose-gc')
+      gcFunction = runInNewContext('gc') as () => void
+    } catch {
+      gcFunction = null
+    }
+  }
+  return gcFunction
 }
