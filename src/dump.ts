@@ -293,11 +293,16 @@ export async function dumpTable(warehouse: Warehouse, config: Config, options: D
         const cell = mode.kind === 'xlsx' ? (v: string) => v : neutralizeCell
         const collect = garbageCollector()
         async function* source() {
-          for (let n = 1; ; n++) {
+          for (;;) {
             const { rows: batch } = await sql.raw<Record<string, string | null>>(`fetch ${fetchSize} from dump_cursor`).execute(trx)
             if (!batch.length) return
-            // Parsed rows are garbage at once, but V8 sized for the machine lets them pile up (finding 13).
-            if (n % GC_EVERY_FETCHES === 0) collect?.()
+            // Embedded, every fetched row is parsed into JavaScript objects: garbage at once, but V8
+            // (sized for the machine's memory) lets it pile up across fetches and tables. A collection
+            // every few thousand rows dumped keeps the peak near one stretch's worth (finding 13).
+            if (++fetchesSinceCollection >= GC_EVERY_FETCHES) {
+              fetchesSinceCollection = 0
+              collect?.()
+            }
             yield batch.map((r) => columns.map((c) => (r[c.name] == null ? null : cell(r[c.name]!))))
           }
         }
@@ -326,8 +331,9 @@ export async function dumpTable(warehouse: Warehouse, config: Config, options: D
   return { table: options.table, file, rows, ...(truncated ? { truncated } : {}) }
 }
 
-/** Embedded dumps collect garbage every this many fetches (of `fetchSize` rows). */
+/** Embedded dumps collect garbage every this many fetches (of `fetchSize` rows), across tables. */
 const GC_EVERY_FETCHES = 16
+let fetchesSinceCollection = 0
 
 /** `dump --all`: one file per dumpable table, named `<schema>.<table>.csv`. */
 export async function dumpAll(
@@ -337,13 +343,8 @@ export async function dumpAll(
   options: Omit<DumpOptions, 'table' | 'out' | 'columns'>,
 ): Promise<DumpResult[]> {
   const results: DumpResult[] = []
-  // Embedded, every fetched row is parsed into JavaScript objects, and V8 (sized for the machine's
-  // memory) lets that garbage pile up across tables: a collection after each table keeps the peak
-  // near one table's worth (bench/RESULTS.md, finding 13).
-  const collect = warehouse.kind === 'embedded' ? garbageCollector() : null
   for (const table of await dumpableTables(warehouse.db)) {
     results.push(await dumpTable(warehouse, config, { ...options, lenient: true, table, out: path.join(outDir, `${table}.${options.xlsx ? 'xlsx' : 'csv'}`) }))
-    collect?.()
   }
   return results
 }

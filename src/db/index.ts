@@ -9,7 +9,7 @@ import { from as copyFrom } from 'pg-copy-streams'
 import type { Logger } from '../log.js'
 import { PGliteDialect } from './pglite-dialect.js'
 import type { Db } from '../contract.js'
-import { templateFor } from './pglite-template.js'
+import { templateFor, unpackTemplate } from './pglite-template.js'
 import type { Database } from './schema.js'
 
 // bigint (int8) and numeric stay strings (no precision loss); counts are cast to int in SQL.
@@ -171,9 +171,11 @@ export async function openWarehouse(options: OpenWarehouseOptions): Promise<Ware
   // A fresh data directory starts from the shipped template instead of initdb (pglite-template.ts).
   // shared_buffers: PGlite's default of 128 MB lives in the WebAssembly heap and only grows the
   // process; the OS page cache holds the files anyway (README "Embedded warehouse: memory").
+  // On disk the template is unpacked into the directory first (far less memory than loadDataDir).
+  await unpackTemplate(dataDir, log)
   const pglite = new PGlite(dataDir, {
     parsers: { 20: (v: string) => v },
-    loadDataDir: templateFor(dataDir, log),
+    loadDataDir: dataDir === 'memory://' ? templateFor(dataDir, log) : undefined,
     postgresqlconf: [`shared_buffers=${EMBEDDED_SHARED_BUFFERS}`],
   })
   await pglite.waitReady

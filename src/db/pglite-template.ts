@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
+import { Readable, Writable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { createGunzip } from 'node:zlib'
 import { fileURLToPath } from 'node:url'
 import type { Logger } from '../log.js'
 import { isMainThread } from 'node:worker_threads'
@@ -70,6 +73,112 @@ export function templateFor(dataDir: string, log: Logger, metaFile = TEMPLATE_ME
     return undefined
   }
   return new Blob([bytes])
+}
+
+/**
+ * Unpacks the template into `dataDir` on disk (a tar in gzip, streamed), so that PGlite opens it like
+ * any existing data directory. Loading it through `loadDataDir` instead holds the whole tar, its
+ * files and PGlite's copies in memory at once: the first open peaked at ~380 MB RSS, which the
+ * process never gave back (bench/RESULTS.md, finding 13). True when unpacked; false when the template
+ * cannot be used (initdb then runs, as `templateFor` says why) or `dataDir` is `memory://`.
+ */
+export async function unpackTemplate(dataDir: string, log: Logger, metaFile = TEMPLATE_META): Promise<boolean> {
+  if (dataDir === 'memory://') return false
+  const template = templateFor(dataDir, log, metaFile)
+  if (!template) return false
+  const temp = `${dataDir}.unpacking-${process.pid}`
+  rmSync(temp, { recursive: true, force: true })
+  mkdirSync(temp, { recursive: true, mode: 0o700 })
+  try {
+    await pipeline(Readable.from(template.stream() as unknown as AsyncIterable<Uint8Array>), createGunzip(), new TarWriter(temp))
+    // The warehouse directory may exist already, empty (made before the first open).
+    rmSync(dataDir, { recursive: true, force: true })
+    renameSync(temp, dataDir)
+    return true
+  } catch (err) {
+    rmSync(temp, { recursive: true, force: true })
+    log.warn({ err }, 'embedded database: could not unpack the data directory template, running initdb')
+    return false
+  }
+}
+
+/** Writes the regular files and directories of a ustar stream under `root` (nothing else is in a data directory). */
+class TarWriter extends Writable {
+  private pending: Buffer = Buffer.alloc(0)
+  /** Bytes of the current file still to come, and its padding to 512. */
+  private left = 0
+  private pad = 0
+  private fd: number | null = null
+
+  constructor(private readonly root: string) {
+    super()
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    try {
+      this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk
+      this.drain()
+      done()
+    } catch (err) {
+      done(err as Error)
+    }
+  }
+
+  override _final(done: (err?: Error | null) => void): void {
+    if (this.fd !== null || this.left > 0) done(new Error('the template tar ends inside a file'))
+    else done()
+  }
+
+  private drain(): void {
+    let at = 0
+    const buf = this.pending
+    while (at < buf.length) {
+      if (this.left > 0) {
+        const n = Math.min(this.left, buf.length - at)
+        writeSync(this.fd!, buf, at, n)
+        at += n
+        this.left -= n
+        if (this.left === 0) {
+          closeSync(this.fd!)
+          this.fd = null
+        }
+        continue
+      }
+      if (this.pad > 0) {
+        const n = Math.min(this.pad, buf.length - at)
+        at += n
+        this.pad -= n
+        continue
+      }
+      if (buf.length - at < 512) break
+      const header = buf.subarray(at, at + 512)
+      at += 512
+      if (header.every((b) => b === 0)) continue
+      const field = (from: number, len: number) =>
+        header
+          .subarray(from, from + len)
+          .toString('utf8')
+          .replace(/\0.*$/s, '')
+      const name = `${field(345, 155) ? `${field(345, 155)}/` : ''}${field(0, 100)}`
+      const size = Number.parseInt(field(124, 12).trim() || '0', 8)
+      const type = String.fromCharCode(header[156]!)
+      const target = path.resolve(this.root, `.${path.posix.normalize(`/${name}`)}`)
+      if (!target.startsWith(this.root)) throw new Error(`the template tar names a path outside the data directory: ${name}`)
+      if (type === '5') {
+        mkdirSync(target, { recursive: true, mode: 0o700 })
+      } else if (type === '0' || type === '\0') {
+        mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 })
+        this.fd = openSync(target, 'w', 0o600)
+        this.left = size
+        this.pad = (512 - (size % 512)) % 512
+        if (size === 0) {
+          closeSync(this.fd)
+          this.fd = null
+        }
+      } else throw new Error(`the template tar holds an entry of type ${JSON.stringify(type)} (${name})`)
+    }
+    this.pending = buf.subarray(at)
+  }
 }
 
 /** Makes the template with the installed PGlite (initdb in memory), checks that it opens, records it. */

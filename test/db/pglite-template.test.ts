@@ -1,10 +1,13 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { gunzipSync, gzipSync } from 'node:zlib'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openWarehouse } from '../../src/db/index.js'
 import { migrateToLatest } from '../../src/db/migrate.js'
-import { installedPgliteVersion, readTemplateMeta, TEMPLATE_META, templateFor, templateMismatch } from '../../src/db/pglite-template.js'
+import { installedPgliteVersion, readTemplateMeta, TEMPLATE_META, templateFor, templateMismatch, unpackTemplate } from '../../src/db/pglite-template.js'
 import { quietLog } from '../support/database.js'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'pglite-template-'))
@@ -57,5 +60,43 @@ describe('the embedded data directory template (assets/pglite-datadir.tgz)', () 
     expect(templateFor('memory://', quietLog, copy)).toBeUndefined()
     writeFileSync(copy, JSON.stringify({ ...meta, pglite: '0.4.0' }))
     expect(templateFor('memory://', quietLog, copy)).toBeUndefined()
+  })
+
+  it('is unpacked on disk for a new warehouse directory: every file of the tar, byte for byte', async () => {
+    const meta = readTemplateMeta()!
+    const target = path.join(dir, 'unpacked', 'warehouse')
+    expect(await unpackTemplate(target, quietLog)).toBe(true)
+    // The system tar as the reference.
+    const reference = path.join(dir, 'reference')
+    execFileSync('mkdir', ['-p', reference])
+    execFileSync('tar', ['-xzf', path.join(path.dirname(TEMPLATE_META), meta.file), '-C', reference])
+    const files = (root: string, sub = ''): string[] =>
+      readdirSync(path.join(root, sub), { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? [`${path.join(sub, e.name)}/`, ...files(root, path.join(sub, e.name))] : [path.join(sub, e.name)],
+      )
+    const ours = files(target).sort()
+    expect(ours).toEqual(files(reference).sort())
+    expect(ours.length).toBeGreaterThan(900)
+    const digest = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex')
+    for (const f of ours.filter((x) => !x.endsWith('/'))) expect(digest(path.join(target, f)), f).toBe(digest(path.join(reference, f)))
+    expect(statSync(path.join(target, 'PG_VERSION')).mode & 0o777).toBe(0o600)
+    // A directory that holds a database already is left alone.
+    expect(await unpackTemplate(target, quietLog)).toBe(false)
+  })
+
+  it('a damaged template is not half unpacked: nothing is left behind and initdb runs instead', async () => {
+    const meta = readTemplateMeta()!
+    const good = readFileSync(path.join(path.dirname(TEMPLATE_META), meta.file))
+    // A gzip whose tar stops in the middle of a file.
+    const cut = gzipSync(gunzipSync(good).subarray(0, 700_000))
+    const bad = path.join(dir, 'bad')
+    execFileSync('mkdir', ['-p', bad])
+    writeFileSync(path.join(bad, meta.file), cut)
+    const badMeta = path.join(bad, 'pglite-datadir.json')
+    writeFileSync(badMeta, JSON.stringify({ ...meta, sha256: createHash('sha256').update(cut).digest('hex'), bytes: cut.length }))
+    const target = path.join(dir, 'damaged', 'warehouse')
+    expect(await unpackTemplate(target, quietLog, badMeta)).toBe(false)
+    expect(existsSync(target)).toBe(false)
+    expect(readdirSync(path.dirname(target))).toEqual([])
   })
 })
