@@ -10,8 +10,9 @@ const TIME = '/usr/bin/time'
 /**
  * The embedded path as a new user meets it (issue 17): `npm run demo` in a fresh checkout (an empty
  * `.data/`: the shipped PGlite template, the simulators in a child process, the full sync, the CSV
- * dumps), then `dump --all` of that warehouse in each format, from the sources (tsx, what a checkout
- * runs until `npm run build`) and from the built CLI (what the image runs). Wall time and the peak
+ * dumps), then `dump --all` of that warehouse in each format, from the checkout (bin/course-etl.js
+ * bundles the sources with esbuild until `npm run build`) and from the built CLI (what the image
+ * runs). Wall time and the peak
  * RSS of the largest process come from GNU time (`%e`, `%M`: the launchers npm and tsx are separate,
  * smaller processes). Sizes are the demo's own; `--scale` does not apply.
  */
@@ -64,7 +65,7 @@ export const bench: Bench = {
           })
         }
       }
-      dumps('from the sources (tsx)')
+      dumps('checkout (bin bundles the sources)')
       execFileSync(path.join(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json'], { cwd: dir, stdio: 'inherit' })
       dumps('built CLI (npm run build)')
       return figures

@@ -194,3 +194,69 @@ export function* encodedChunks(e: EncodedRows, indexes: readonly number[] | null
     yield e.text.subarray(s[from]!, s[to]!)
   }
 }
+
+/**
+ * The rows of one write as the COPY path needs them: how many, their key values as text, and their
+ * COPY text by position. Row objects are encoded on the fly; `TableWrite.encoded` rows are bytes already.
+ */
+export interface CopySource {
+  count: number
+  key(i: number, j: number): string | null
+  chunks(indexes: readonly number[] | null): Iterable<string | Uint8Array>
+}
+
+export function rowsSource(rows: Record<string, unknown>[], key: readonly string[], cols: string[], json: boolean[]): CopySource {
+  return {
+    count: rows.length,
+    key: (i, j) => keyText(rows[i]![key[j]!]),
+    chunks: (indexes) => copyChunks(indexes ? indexes.map((i) => rows[i]!) : rows, cols, json),
+  }
+}
+
+export function encodedSource(e: EncodedRows, keyLength: number): CopySource {
+  let starts: Uint32Array | undefined
+  return {
+    count: e.count,
+    key: (i, j) => e.keys[i * keyLength + j] ?? null,
+    chunks: (indexes) => {
+      if (indexes) starts ??= lineStarts(e)
+      return encodedChunks(e, indexes, starts)
+    },
+  }
+}
+
+/** Keep the last row per key (as `dedupe` does for row objects): the rows to write, or null when every key is unique. */
+export function uniqueRows(e: EncodedRows, keyLength: number): number[] | null {
+  // Usual case: the leading key columns (the account) are one value, so the last column alone tells rows apart.
+  const last = keyLength - 1
+  let leadingSame = true
+  for (let j = 0; j < last && leadingSame; j++) {
+    const v = e.keys[j]
+    for (let i = 1; i < e.count; i++) {
+      if (e.keys[i * keyLength + j] !== v) {
+        leadingSame = false
+        break
+      }
+    }
+  }
+  if (leadingSame) {
+    const seen = new Set<string | null>()
+    for (let i = 0; i < e.count; i++) seen.add(e.keys[i * keyLength + last]!)
+    if (seen.size === e.count) return null
+  }
+  const byKey = new Map<string, number>()
+  for (let i = 0; i < e.count; i++) {
+    let k = ''
+    for (let j = 0; j < keyLength; j++) k += `${e.keys[i * keyLength + j]}\u0001`
+    byKey.set(k, i)
+  }
+  if (byKey.size === e.count) return null
+  return [...byKey.values()].sort((x, y) => x - y)
+}
+
+/** `e` without the rows not in `keep` (ascending). */
+export function subsetEncoded(e: EncodedRows, keep: readonly number[], keyLength: number): EncodedRows {
+  const keys: (string | null)[] = []
+  for (const i of keep) for (let j = 0; j < keyLength; j++) keys.push(e.keys[i * keyLength + j] ?? null)
+  return { columns: e.columns, count: keep.length, text: Buffer.concat([...encodedChunks(e, keep)]), keys }
+}

@@ -1,7 +1,7 @@
 import { CompiledQuery, sql, type Kysely } from 'kysely'
 import { EtlError } from '../errors.js'
-import type { EncodedRows, TableWrite } from '../contract.js'
-import { copyChunks, encodedChunks, isJsonType, keyText, lineStarts, toPgJson } from './copy-text.js'
+import type { TableWrite } from '../contract.js'
+import { type CopySource, encodedSource, isJsonType, rowsSource, subsetEncoded, toPgJson, uniqueRows } from './copy-text.js'
 import type { CopyIn } from './index.js'
 
 export { toPgJson } from './copy-text.js'
@@ -70,72 +70,6 @@ const JSON_CHUNK = 1000
 const COPY_MIN_ROWS = 200
 
 /**
- * The rows of one write as the COPY path needs them: how many, their key values as text, and their
- * COPY text by position. Row objects are encoded on the fly; `TableWrite.encoded` rows are bytes already.
- */
-interface CopySource {
-  count: number
-  key(i: number, j: number): string | null
-  chunks(indexes: readonly number[] | null): Iterable<string | Uint8Array>
-}
-
-function rowsSource(rows: Record<string, unknown>[], key: readonly string[], cols: string[], json: boolean[]): CopySource {
-  return {
-    count: rows.length,
-    key: (i, j) => keyText(rows[i]![key[j]!]),
-    chunks: (indexes) => copyChunks(indexes ? indexes.map((i) => rows[i]!) : rows, cols, json),
-  }
-}
-
-function encodedSource(e: EncodedRows, keyLength: number): CopySource {
-  let starts: Uint32Array | undefined
-  return {
-    count: e.count,
-    key: (i, j) => e.keys[i * keyLength + j] ?? null,
-    chunks: (indexes) => {
-      if (indexes) starts ??= lineStarts(e)
-      return encodedChunks(e, indexes, starts)
-    },
-  }
-}
-
-/** Keep the last row per key (as `dedupe` does for row objects): the rows to write, or null when every key is unique. */
-function uniqueRows(e: EncodedRows, keyLength: number): number[] | null {
-  // Usual case: the leading key columns (the account) are one value, so the last column alone tells rows apart.
-  const last = keyLength - 1
-  let leadingSame = true
-  for (let j = 0; j < last && leadingSame; j++) {
-    const v = e.keys[j]
-    for (let i = 1; i < e.count; i++) {
-      if (e.keys[i * keyLength + j] !== v) {
-        leadingSame = false
-        break
-      }
-    }
-  }
-  if (leadingSame) {
-    const seen = new Set<string | null>()
-    for (let i = 0; i < e.count; i++) seen.add(e.keys[i * keyLength + last]!)
-    if (seen.size === e.count) return null
-  }
-  const byKey = new Map<string, number>()
-  for (let i = 0; i < e.count; i++) {
-    let k = ''
-    for (let j = 0; j < keyLength; j++) k += `${e.keys[i * keyLength + j]}\u0001`
-    byKey.set(k, i)
-  }
-  if (byKey.size === e.count) return null
-  return [...byKey.values()].sort((x, y) => x - y)
-}
-
-/** `e` without the rows not in `keep` (ascending). */
-function subsetEncoded(e: EncodedRows, keep: readonly number[], keyLength: number): EncodedRows {
-  const keys: (string | null)[] = []
-  for (const i of keep) for (let j = 0; j < keyLength; j++) keys.push(e.keys[i * keyLength + j] ?? null)
-  return { columns: e.columns, count: keep.length, text: Buffer.concat([...encodedChunks(e, keep)]), keys }
-}
-
-/**
  * Idempotent upsert of one batch. On a server, rows with keys not stored yet are COPY'd straight
  * into the table; the rest are COPY'd into a session staging table, rewritten by `UPDATE … FROM`
  * where they differ, and whatever that did not find is merged by `INSERT … SELECT … ON CONFLICT`.
@@ -150,7 +84,7 @@ export async function upsertRows(db: Kysely<any>, write: TableWrite, copy?: Copy
   const table = quoteTable(write.table)
   for (const k of write.key) if (!columns.has(k)) throw new EtlError('USAGE', `${write.table} has no key column ${k}`)
 
-  if (write.replace && write.replace.keys.length) {
+  if (write.replace?.keys.length) {
     if (write.encoded) throw new EtlError('USAGE', `${write.table}: encoded rows cannot replace child sets`)
     if (write.replace.mode === 'mark') counts.markedDeleted = await markReplaced(db, write, columns)
     else counts.deleted = await deleteReplaced(db, write, columns)
