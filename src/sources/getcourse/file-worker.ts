@@ -52,6 +52,9 @@ export interface FileWorkerCredit {
 /** Batches the worker may prepare ahead of the main thread (each a few MB of COPY text). */
 export const AHEAD = 2
 
+/** Old-generation cap of the worker's heap. */
+const WORKER_OLD_SPACE_MB = 128
+
 /** Rows parsed and normalized at a time inside a batch. */
 const PIECE = 250
 
@@ -67,7 +70,15 @@ export function startFileWorker(job: FileWorkerJob): Worker {
       if (workerData.tsx) (await import(workerData.tsx)).register()
       await import(workerData.self)
     })().catch((err) => parentPort.postMessage({ type: 'error', code: null, message: 'the load-file worker did not start: ' + (err && err.message), stack: err && err.stack }))`
-  return new Worker(bootstrap, { eval: true, workerData: { kind: KIND, self, tsx, job }, stdout: false, stderr: false })
+  return new Worker(bootstrap, {
+    eval: true,
+    workerData: { kind: KIND, self, tsx, job },
+    stdout: false,
+    stderr: false,
+    // Its live data is one 250-row piece and the batch's COPY bytes (off-heap): a cap makes V8 collect
+    // instead of growing with the export (1.5M users: 352 → 291 MB for the process at 96 MB).
+    resourceLimits: { maxOldGenerationSizeMb: WORKER_OLD_SPACE_MB },
+  })
 }
 
 /** URL of tsx's ESM API (its package `exports`), for a worker that must load TypeScript. */
