@@ -77,6 +77,9 @@ export function* copyChunks(rows: readonly Record<string, unknown>[], cols: read
   if (buf) yield buf
 }
 
+/** Columns the upsert sets itself (`synced_at`, `deleted_at`): never written from a row. */
+export const AUTO_COLUMNS: ReadonlySet<string> = new Set(['synced_at', 'deleted_at'])
+
 /** True for the SQL types whose COPY field is JSON text. */
 export const isJsonType = (type: string) => type === 'json' || type === 'jsonb'
 

@@ -107,16 +107,12 @@ export async function applyListingOps(db: Kysely<any>, owner: ListingOwner, ops:
 }
 
 /**
- * Closes a listing (every table of it, or one): its keys go, its row stays with `closed_at` so that a
- * run still holding the id cannot re-open it (README "Deletions"). True when this call closed it.
+ * Closes an abandoned listing (every table of it): its keys go, its row stays with `closed_at` so that a
+ * run still holding the id cannot re-open it (README "Deletions").
  */
-async function close(db: Kysely<any>, listing: string, table?: string): Promise<boolean> {
-  const params = table ? [listing, table] : [listing]
-  const res = await db.executeQuery(
-    CompiledQuery.raw(`update etl.listings set closed_at = now() where id = $1${table ? ' and tbl = $2' : ''} and closed_at is null`, params),
-  )
-  await db.executeQuery(CompiledQuery.raw(`delete from etl.listing_keys where listing = $1${table ? ' and tbl = $2' : ''}`, params))
-  return Number(res.numAffectedRows ?? 0) > 0
+async function close(db: Kysely<any>, listing: string): Promise<void> {
+  await db.executeQuery(CompiledQuery.raw(`update etl.listings set closed_at = now() where id = $1 and closed_at is null`, [listing]))
+  await db.executeQuery(CompiledQuery.raw(`delete from etl.listing_keys where listing = $1`, [listing]))
 }
 
 /**

@@ -1,7 +1,7 @@
 import { CompiledQuery, sql, type Kysely } from 'kysely'
 import { EtlError } from '../errors.js'
 import type { TableWrite } from '../contract.js'
-import { type CopySource, encodedSource, isJsonType, rowsSource, subsetEncoded, toPgJson, uniqueRows } from './copy-text.js'
+import { AUTO_COLUMNS, type CopySource, encodedSource, isJsonType, rowsSource, subsetEncoded, toPgJson, uniqueRows } from './copy-text.js'
 import type { CopyIn } from './index.js'
 
 export { toPgJson } from './copy-text.js'
@@ -63,7 +63,6 @@ function dedupe(rows: Record<string, unknown>[], key: readonly string[]): Record
   return seen.size === rows.length ? rows : [...seen.values()]
 }
 
-const AUTO_COLUMNS = new Set(['synced_at', 'deleted_at'])
 /** Rows per statement on the jsonb parameter path (embedded, and small batches on a server). */
 const JSON_CHUNK = 1000
 /** Below this, the parameter path is cheaper than creating / filling the staging table. */
@@ -222,23 +221,23 @@ const RACE_CODES = new Set(['23505', '40P01'])
 
 /** Positions (0-based) of the `rows` whose key is already stored: one index probe per row. */
 async function storedKeys(db: Kysely<any>, table: string, key: readonly string[], columns: Map<string, Column>, rows: CopySource): Promise<Set<number>> {
-  const keys = unnestKeys(key, columns, rows)
-  const res = await db.executeQuery<{ i: number }>(CompiledQuery.raw(storedKeysSql(table, key, columns), keys.params))
+  const res = await db.executeQuery<{ i: number }>(CompiledQuery.raw(storedKeysSql(table, key, columns), keyParams(key, rows)))
   return new Set(res.rows.map((r) => r.i))
 }
 
 /**
- * The probe for stored keys: parameters are one array per key column. A LATERAL … LIMIT 1 per key,
- * not `where exists (…)`: on a table growing under a load (no ANALYZE since), `exists` was planned
- * as a hash join over the whole table, 1.7 ms for the first batch and 105 ms at 250k rows
- * (quadratic, bench/RESULTS.md finding 12); this shape can only be an index probe per key.
+ * The probe for stored keys (and `also` true of the stored row): parameters are one array per key
+ * column. A LATERAL … LIMIT 1 per key, not `where exists (…)`: on a table growing under a load (no
+ * ANALYZE since), `exists` was planned as a hash join over the whole table, 1.7 ms for the first
+ * batch and 105 ms at 250k rows (quadratic, bench/RESULTS.md finding 12); this shape can only be an
+ * index probe per key.
  */
-export function storedKeysSql(table: string, key: readonly string[], columns: Map<string, { type: string }>): string {
-  const names = key.map((_, i) => `k${i}`)
+export function storedKeysSql(table: string, key: readonly string[], columns: Map<string, { type: string }>, also?: string): string {
+  const u = unnestKeys(key, columns)
   return `
     select (u.ord - 1)::int as i
-    from unnest(${key.map((k, i) => `$${i + 1}::${columns.get(k)!.type}[]`).join(', ')}) with ordinality as u(${names.join(', ')}, ord)
-    cross join lateral (select 1 from ${table} t where ${key.map((k, i) => `t.${q(k)} = u.${names[i]}`).join(' and ')} limit 1) x`
+    from ${u.from} with ordinality as u(${u.names}, ord)
+    cross join lateral (select 1 from ${table} t where ${u.match('t', 'u')}${also ? ` and ${also}` : ''} limit 1) x`
 }
 
 /**
@@ -257,17 +256,9 @@ async function undelete(db: Kysely<any>, table: string, key: readonly string[], 
   // Then which of this batch's keys are deleted: an index probe per key (LATERAL … LIMIT 1, as in
   // `storedKeysSql`; a join here was free to scan the whole table per batch), and only those rows
   // are updated, usually none.
-  const keys = unnestKeys(key, columns, rows)
-  const found = await db.executeQuery<{ i: number }>(
-    CompiledQuery.raw(
-      `select (u.ord - 1)::int as i from ${keys.from} with ordinality as u(${keys.names}, ord)
-       cross join lateral (select 1 from ${table} t where ${keys.match('t', 'u')} and t.deleted_at is not null limit 1) x`,
-      keys.params,
-    ),
-  )
+  const found = await db.executeQuery<{ i: number }>(CompiledQuery.raw(storedKeysSql(table, key, columns, 't.deleted_at is not null'), keyParams(key, rows)))
   if (!found.rows.length) return 0
-  const back = found.rows.map((r) => r.i)
-  const params = key.map((_, j) => back.map((i) => rows.key(i, j)))
+  const keys = unnestKeys(key, columns)
   const text = `
     with back as (
       update ${table} t set deleted_at = null${columns.has('synced_at') ? ', synced_at = now()' : ''}
@@ -275,7 +266,16 @@ async function undelete(db: Kysely<any>, table: string, key: readonly string[], 
       where ${keys.match('t', 'u')} and t.deleted_at is not null
       returning 1)
     select count(*)::int as n from back`
-  const res = await db.executeQuery<{ n: number }>(CompiledQuery.raw(text, params))
+  const res = await db.executeQuery<{ n: number }>(
+    CompiledQuery.raw(
+      text,
+      keyParams(
+        key,
+        rows,
+        found.rows.map((r) => r.i),
+      ),
+    ),
+  )
   return Number(res.rows[0]!.n)
 }
 
@@ -283,20 +283,24 @@ async function undelete(db: Kysely<any>, table: string, key: readonly string[], 
 export const deletedProbe = (table: string, key: readonly string[]) =>
   `select true as yes from ${table} where deleted_at is not null order by ${key.map(q).join(', ')} limit 1`
 
-/** The key columns of `rows` as `unnest($1::type[], …)` (alias columns k0, k1, …) with its parameters. */
-function unnestKeys(key: readonly string[], columns: Map<string, Column>, rows: CopySource) {
+/** `unnest($1::type[], …)` over the key columns (alias columns k0, k1, …), and the join condition on them. */
+function unnestKeys(key: readonly string[], columns: Map<string, { type: string }>) {
   const names = key.map((_, i) => `k${i}`)
-  const column = (j: number) => {
-    const out: (string | null)[] = new Array(rows.count)
-    for (let i = 0; i < rows.count; i++) out[i] = rows.key(i, j)
-    return out
-  }
   return {
-    params: key.map((_, j) => column(j)),
     from: `unnest(${key.map((k, i) => `$${i + 1}::${columns.get(k)!.type}[]`).join(', ')})`,
     names: names.join(', '),
     match: (table: string, u: string) => key.map((k, i) => `${table}.${q(k)} = ${u}.${names[i]}`).join(' and '),
   }
+}
+
+/** The parameters of `unnestKeys`: one array per key column, of all rows or of those at `positions`. */
+function keyParams(key: readonly string[], rows: CopySource, positions?: readonly number[]): (string | null)[][] {
+  return key.map((_, j) => {
+    const n = positions ? positions.length : rows.count
+    const out: (string | null)[] = new Array(n)
+    for (let i = 0; i < n; i++) out[i] = rows.key(positions ? positions[i]! : i, j)
+    return out
+  })
 }
 
 async function deleteReplaced(db: Kysely<any>, write: TableWrite, columns: Map<string, Column>): Promise<number> {

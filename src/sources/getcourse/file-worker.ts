@@ -8,17 +8,16 @@
  * `dist/` it imports the compiled file; from a bundle it imports the bundle, whose copy of this module
  * starts the work (every entry guards itself with `isMainThread`).
  */
-import { createReadStream, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { createGunzip } from 'node:zlib'
 import { isMainThread, type MessagePort, parentPort, Worker, workerData } from 'node:worker_threads'
 import type { EncodedRows, RejectInput } from '../../contract.js'
-import { CopyEncoder, isJsonType } from '../../db/copy-text.js'
+import { AUTO_COLUMNS, CopyEncoder, isJsonType } from '../../db/copy-text.js'
 import { EtlError, type ErrorCode } from '../../errors.js'
 import { TABLES, type ExportStream } from './columns.js'
-import { readExport } from './export-reader.js'
+import { savedExportPieces } from './saved-export.js'
 import { createNormalizer, type Normalizer } from './normalize.js'
 import { rowsBatch } from './rows-batch.js'
 
@@ -33,7 +32,6 @@ export interface FileWorkerJob {
   groupId?: number
   batchSize: number
   label: string
-  whenInvalid: string
   /** SQL type of each column of the stream's table (json columns get JSON text). */
   types: Record<string, string>
 }
@@ -99,9 +97,6 @@ async function work(job: FileWorkerJob, port: MessagePort): Promise<void> {
   })
   const post = (m: FileWorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer)
   try {
-    const input = job.gzip
-      ? createReadStream(job.file, { highWaterMark: 1 << 20 }).pipe(createGunzip())
-      : createReadStream(job.file, { highWaterMark: 1 << 20 })
     const { table, key } = TABLES[job.stream]
     const context = { account: job.account, timeZone: job.timeZone, groupId: job.groupId }
     let normalizer: Normalizer | null = null
@@ -118,12 +113,9 @@ async function work(job: FileWorkerJob, port: MessagePort): Promise<void> {
     }
     // Small pieces: their cells and row objects die young, only the COPY bytes (off-heap) pile up to
     // a whole batch. Parsed 5,000-row batches outlived the young generation: 1.3 s of 7 s was GC.
-    for await (const event of readExport(input as AsyncIterable<Uint8Array>, { batchSize: PIECE, label: job.label, whenInvalid: job.whenInvalid })) {
-      if (event.type === 'end' && event.error)
-        throw new EtlError('RESPONSE_INVALID', `${job.label} is not a ready export: ${event.error.code ?? ''} ${event.error.message}`.trim())
-      if (event.fields === null) continue
-      normalizer ??= createNormalizer(job.stream, event.fields, context)
-      const batch = rowsBatch(job.stream, normalizer, event.rows)
+    for await (const piece of savedExportPieces(job.file, job.gzip, PIECE, job.label)) {
+      normalizer ??= createNormalizer(job.stream, piece.fields, context)
+      const batch = rowsBatch(job.stream, normalizer, piece.rows)
       const rows = batch.writes[0]?.rows ?? []
       if (rows.length) {
         encoder ??= encoderFor(table, rows[0]!, key, job.types)
@@ -131,7 +123,7 @@ async function work(job: FileWorkerJob, port: MessagePort): Promise<void> {
       }
       if (batch.rejects?.length) rejects.push(...batch.rejects)
       read += batch.read
-      if (event.type === 'end') await send(event.total)
+      if (piece.total !== undefined) await send(piece.total)
       else if (read >= job.batchSize) await send()
     }
     post({ type: 'done' })
@@ -142,8 +134,6 @@ async function work(job: FileWorkerJob, port: MessagePort): Promise<void> {
     port.close()
   }
 }
-
-const AUTO_COLUMNS = new Set(['synced_at', 'deleted_at'])
 
 /** An encoder for the rows' columns: one normalizer builds every row of an export with the same keys (a compiled literal, `normalize.ts`). */
 function encoderFor(table: string, first: Record<string, unknown>, key: readonly string[], types: Record<string, string>): CopyEncoder {

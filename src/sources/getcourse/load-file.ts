@@ -1,14 +1,13 @@
-import { createReadStream, existsSync, statSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import path from 'node:path'
-import { createGunzip } from 'node:zlib'
 import { z } from 'zod'
 import { EtlError } from '../../errors.js'
 import type { Batch, FileLoader, SourceModule, Stream, StreamContext } from '../../contract.js'
 import { tableColumns } from '../../db/upsert.js'
 import { TABLES, type ExportStream } from './columns.js'
 import type { GetcourseConfig } from './config.js'
-import { readExport } from './export-reader.js'
+import { savedExportPieces } from './saved-export.js'
 import { startFileWorker, type FileWorkerCredit, type FileWorkerMessage } from './file-worker.js'
 import { createNormalizer, type Normalizer } from './normalize.js'
 import { rowsBatch } from './rows-batch.js'
@@ -26,13 +25,18 @@ export interface LoadFileOptions {
 /** Runs are recorded under this source name so a file load never touches the sync cursors. */
 export const LOAD_FILE_SOURCE = 'getcourse-file'
 
-async function isGzip(file: string): Promise<boolean> {
-  const handle = await open(file, 'r')
+/** The file starts with the gzip magic bytes; an unreadable file is a usage error. */
+async function gzipped(file: string): Promise<boolean> {
   try {
-    const { buffer, bytesRead } = await handle.read(Buffer.alloc(2), 0, 2, 0)
-    return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b
-  } finally {
-    await handle.close()
+    const handle = await open(file, 'r')
+    try {
+      const { buffer, bytesRead } = await handle.read(Buffer.alloc(2), 0, 2, 0)
+      return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b
+    } finally {
+      await handle.close()
+    }
+  } catch (err) {
+    throw new EtlError('USAGE', `Cannot read ${file}: ${(err as Error).message}`, { cause: err })
   }
 }
 
@@ -93,19 +97,9 @@ export const getcourseFiles: FileLoader = {
 const loadFileStateSchema = z.object({ file: z.string(), rows: z.number(), loadedAt: z.string() })
 type LoadFileState = z.infer<typeof loadFileStateSchema>
 
-const WHEN_INVALID = 'nothing of it was kept past the last whole batch; load a complete saved export (the whole answer or its `info` object)'
-
 function readFile(ctx: StreamContext<LoadFileState>, opts: LoadFileOptions, timeZone: string): AsyncIterable<Batch<LoadFileState>> {
   // On a server the rows travel as COPY text: a worker thread parses, normalizes and encodes them.
   return ctx.copyIn ? readFileInWorker(ctx, opts, timeZone) : readFileHere(ctx, opts, timeZone)
-}
-
-async function gzipped(file: string): Promise<boolean> {
-  try {
-    return await isGzip(file)
-  } catch (err) {
-    throw new EtlError('USAGE', `Cannot read ${file}: ${(err as Error).message}`, { cause: err })
-  }
 }
 
 async function* readFileInWorker(ctx: StreamContext<LoadFileState>, opts: LoadFileOptions, timeZone: string): AsyncIterable<Batch<LoadFileState>> {
@@ -123,7 +117,6 @@ async function* readFileInWorker(ctx: StreamContext<LoadFileState>, opts: LoadFi
     groupId: opts.groupId,
     batchSize: ctx.config.batchSize,
     label,
-    whenInvalid: WHEN_INVALID,
     types,
   })
   const inbox: FileWorkerMessage[] = []
@@ -164,20 +157,15 @@ async function* readFileInWorker(ctx: StreamContext<LoadFileState>, opts: LoadFi
 
 async function* readFileHere(ctx: StreamContext<LoadFileState>, opts: LoadFileOptions, timeZone: string): AsyncIterable<Batch<LoadFileState>> {
   const file = path.resolve(opts.file)
-  const input = (await gzipped(file)) ? createReadStream(file).pipe(createGunzip()) : createReadStream(file)
+  const label = `file ${path.basename(file)}`
   const context = { account: opts.account, timeZone, groupId: opts.groupId }
   let normalizer: Normalizer | null = null
   let rows = 0
-  const label = `file ${path.basename(file)}`
-  const whenInvalid = WHEN_INVALID
-  for await (const event of readExport(input as AsyncIterable<Uint8Array>, { batchSize: ctx.config.batchSize, label, whenInvalid })) {
-    if (event.type === 'end' && event.error)
-      throw new EtlError('RESPONSE_INVALID', `${label} is not a ready export: ${event.error.code ?? ''} ${event.error.message}`.trim())
-    if (event.fields === null) continue
-    normalizer ??= createNormalizer(opts.stream, event.fields, context)
-    rows += event.rows.length
+  for await (const piece of savedExportPieces(file, await gzipped(file), ctx.config.batchSize, label)) {
+    normalizer ??= createNormalizer(opts.stream, piece.fields, context)
+    rows += piece.rows.length
     ctx.progress({ phase: `loading ${label}`, done: rows })
-    const batch = rowsBatch(opts.stream, normalizer, event.rows)
-    yield event.type === 'end' ? { ...batch, state: { file, rows: event.total, loadedAt: new Date(ctx.clock.now()).toISOString() } } : batch
+    const batch = rowsBatch(opts.stream, normalizer, piece.rows)
+    yield piece.total === undefined ? batch : { ...batch, state: { file, rows: piece.total, loadedAt: new Date(ctx.clock.now()).toISOString() } }
   }
 }
