@@ -124,7 +124,7 @@ export function buildProgram(): Command {
         o: { source?: string; account?: string[]; streams?: string[]; from?: string; to?: string; full?: boolean; archive: boolean; concurrency?: number },
         cmd: Command,
       ) => {
-        const { config, log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>(), { requireConfig: true })
+        const { config, log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>(), { requireConfig: true, loads: true })
         try {
           if (o.from && o.to && o.from > o.to) throw new EtlError('USAGE', `--from ${o.from} is after --to ${o.to}`)
           const options: SyncOptions = {
@@ -177,7 +177,7 @@ export function buildProgram(): Command {
     })
   }
   loadFile.action(async (o: { account: string; stream: string; file: string } & Record<string, unknown>, cmd: Command) => {
-    const { config, log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>(), { requireConfig: true })
+    const { config, log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>(), { requireConfig: true, loads: true })
     try {
       const { account, stream, file, ...options } = o
       const source = fileLoaderFor(config, stream, account).source({ account, stream, file, options })
@@ -278,7 +278,7 @@ export function buildProgram(): Command {
     .option('--run <job>', 'run this job once now (same locking as a scheduled run) and exit')
     .option('--http <host:port>', 'serve /metrics, /healthz and the status page (default: config server; loopback unless server.token)')
     .action(async (o: { jobs?: string; run?: string; http?: string }, cmd: Command) => {
-      const { config, log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>(), { requireConfig: true })
+      const { config, log, warehouse } = await openApp(cmd.optsWithGlobals<GlobalOptions>(), { requireConfig: true, loads: true })
       const jobs = loadJobs(o.jobs ?? config.jobsDir)
       const runner = new JobRunner({ warehouse, config, log, clock: systemClock, sources: allSources })
       if (o.run) {

@@ -179,7 +179,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     print(`limits, enforced by the simulators and declared in the config alike: GetCourse ${b.requests} requests / ${b.windowSeconds} s (real: 100 / 7200 s),`)
     print(`  KWIGA ${r.requests.toLocaleString('en-US')} requests / ${r.windowSeconds} s (real: 200 / 60 s); GetCourse exports are ready after 0.05–0.5 s`)
 
-    warehouse = options.warehouse ?? (await openWarehouse({ database: config.database, dataDir: config.dataDir, log }))
+    warehouse = options.warehouse ?? (await openWarehouse({ database: config.database, dataDir: config.dataDir, log, optimizeWasm: true }))
     await migrateToLatest(warehouse, log)
     const first = !(await sql<{ n: number }>`select count(*)::int as n from etl.runs where account in (${gc.name}, ${kw.name})`.execute(warehouse.db)).rows[0]!
       .n

@@ -36,7 +36,7 @@ export interface DumpOptions {
   /** A real workbook instead of CSV: typed cells, frozen header, autofilter (src/xlsx.ts). */
   xlsx?: boolean
   gzip?: boolean
-  /** Rows fetched from the cursor at a time. @default 1000 */
+  /** Rows fetched from the cursor at a time (embedded). @default adaptive: ~200,000 characters a fetch */
   fetchSize?: number
   /** How rows leave Postgres: `copy` (server default) or `cursor` (embedded; tests compare the two). */
   strategy?: 'copy' | 'cursor'
@@ -257,9 +257,6 @@ export async function dumpTable(warehouse: Warehouse, config: Config, options: D
   const temp = `${file}.tmp-${process.pid}`
   const { signal } = options
   signal?.throwIfAborted()
-  // Embedded: every fetched row is parsed into JS objects (and PGlite holds the whole answer), so
-  // smaller fetches keep the heap of `dump --all` low (bench/RESULTS.md, 2026-12-03).
-  const fetchSize = options.fetchSize ?? 1000
   let rows = 0
 
   let truncated: number | undefined
@@ -292,18 +289,42 @@ export async function dumpTable(warehouse: Warehouse, config: Config, options: D
         // xlsx cells hold the text as it is (a string cell is never a formula); CSV cells are neutralized.
         const cell = mode.kind === 'xlsx' ? (v: string) => v : neutralizeCell
         const collect = garbageCollector()
+        const pglite = warehouse.pglite
+        let fetchRows = options.fetchSize ?? FIRST_FETCH_ROWS
         async function* source() {
           for (;;) {
-            const { rows: batch } = await sql.raw<Record<string, string | null>>(`fetch ${fetchSize} from dump_cursor`).execute(trx)
+            // Rows as arrays in column order (no object per row); PGlite is one session, so this
+            // query runs inside the transaction Kysely holds.
+            const batch = pglite
+              ? (await pglite.query<(string | null)[]>(`fetch ${fetchRows} from dump_cursor`, [], { rowMode: 'array' })).rows
+              : (await sql.raw<Record<string, string | null>>(`fetch ${fetchRows} from dump_cursor`).execute(trx)).rows.map((r) =>
+                  columns.map((c) => r[c.name] ?? null),
+                )
             if (!batch.length) return
-            // Embedded, every fetched row is parsed into JavaScript objects: garbage at once, but V8
-            // (sized for the machine's memory) lets it pile up across fetches and tables. A collection
-            // every few thousand rows dumped keeps the peak near one stretch's worth (finding 13).
-            if (++fetchesSinceCollection >= GC_EVERY_FETCHES) {
-              fetchesSinceCollection = 0
+            let chars = 0
+            for (const row of batch) {
+              for (let i = 0; i < row.length; i++) {
+                const v = row[i]
+                if (v == null) continue
+                chars += v.length
+                row[i] = cell(v)
+              }
+            }
+            // PGlite holds each answer whole, and V8 grows its young generation to the size of what
+            // survives a scavenge: fetches of about FETCH_CHARS characters keep both small for wide
+            // tables (2 KB deals) without a round trip per handful of narrow rows (finding 14).
+            if (options.fetchSize === undefined) {
+              fetchRows = Math.max(MIN_FETCH_ROWS, Math.min(MAX_FETCH_ROWS, Math.round((FETCH_CHARS * batch.length) / Math.max(chars, 1))))
+            }
+            // Every fetched row is garbage at once, but V8 (sized for the machine's memory) lets it
+            // pile up across fetches and tables: a collection every few MB dumped keeps the peak
+            // near one stretch's worth (finding 13).
+            charsSinceCollection += chars + batch.length * columns.length
+            if (charsSinceCollection >= GC_EVERY_CHARS) {
+              charsSinceCollection = 0
               collect?.()
             }
-            yield batch.map((r) => columns.map((c) => (r[c.name] == null ? null : cell(r[c.name]!))))
+            yield batch
           }
         }
         if (mode.kind === 'xlsx') {
@@ -331,9 +352,14 @@ export async function dumpTable(warehouse: Warehouse, config: Config, options: D
   return { table: options.table, file, rows, ...(truncated ? { truncated } : {}) }
 }
 
-/** Embedded dumps collect garbage every this many fetches (of `fetchSize` rows), across tables. */
-const GC_EVERY_FETCHES = 16
-let fetchesSinceCollection = 0
+/** Embedded dumps: rows of the first fetch of a table, then as many as make about FETCH_CHARS characters. */
+const FIRST_FETCH_ROWS = 100
+const FETCH_CHARS = 200_000
+const MIN_FETCH_ROWS = 20
+const MAX_FETCH_ROWS = 2000
+/** Embedded dumps collect garbage every this many characters fetched (a cell counts one more), across tables. */
+const GC_EVERY_CHARS = 8_000_000
+let charsSinceCollection = 0
 
 /** `dump --all`: one file per dumpable table, named `<schema>.<table>.csv`. */
 export async function dumpAll(

@@ -1,5 +1,5 @@
+import { createRequire } from 'node:module'
 import { pino, type Logger } from 'pino'
-import { prettyFactory } from 'pino-pretty'
 import { stderrTerminal } from './terminal.js'
 
 export type { Logger }
@@ -66,6 +66,8 @@ export function createLogger(options: LogOptions = {}): Logger {
   // On a terminal, lines go through the live terminal so that they print above the progress lines.
   const terminal = pretty ? stderrTerminal() : undefined
   if (terminal) {
+    // pino-pretty (~9 MB) loads only for a terminal; logs to a pipe or file stay JSON.
+    const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty')
     const format = prettyFactory({ ...prettyOptions, colorize: true })
     return pino(base, { write: (line: string) => terminal.print(format(line)) })
   }

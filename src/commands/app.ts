@@ -21,6 +21,8 @@ export interface OpenOptions {
   migrate?: boolean
   /** The command does nothing useful without a config file (accounts): refuse when there is none. */
   requireConfig?: boolean
+  /** The command loads rows (sync, load-file, schedule): an embedded warehouse gets optimized code. */
+  loads?: boolean
 }
 
 /** The log level the global options ask for (`--debug` wins), else LOG_LEVEL, else info. */
@@ -39,7 +41,7 @@ export async function openApp(global: GlobalOptions, options: OpenOptions = {}):
   if (options.requireConfig) requireConfigFile(global)
   const config = loadConfig({ path: global.config })
   const log = createLogger({ level: logLevelOf(global) })
-  const warehouse = await openWarehouse({ database: config.database, dataDir: config.dataDir, log })
+  const warehouse = await openWarehouse({ database: config.database, dataDir: config.dataDir, log, optimizeWasm: options.loads })
   try {
     if (options.migrate ?? true) await migrateToLatest(warehouse, log)
   } catch (err) {

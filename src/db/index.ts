@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs'
+import { setFlagsFromString } from 'node:v8'
 import path from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { Kysely, PostgresDialect } from 'kysely'
@@ -49,6 +50,12 @@ export interface OpenWarehouseOptions {
   memory?: boolean
   log: Logger
   pool?: pg.PoolConfig
+  /**
+   * Embedded only: let V8 recompile PGlite's hot WebAssembly with its optimizing compiler, for
+   * commands that load (sync, load-file, schedule, the demo). Otherwise the baseline code alone:
+   * 40–90 MB less per process (finding 14). @default false
+   */
+  optimizeWasm?: boolean
 }
 
 export function describeUrl(url: string): string {
@@ -173,6 +180,7 @@ export async function openWarehouse(options: OpenWarehouseOptions): Promise<Ware
   // process; the OS page cache holds the files anyway (README "Embedded warehouse: memory").
   // On disk the template is unpacked into the directory first (far less memory than loadDataDir).
   await unpackTemplate(dataDir, log)
+  wasmTiering(options.optimizeWasm ?? false)
   const pglite = new PGlite(dataDir, {
     parsers: { 20: (v: string) => v },
     loadDataDir: dataDir === 'memory://' ? templateFor(dataDir, log) : undefined,
@@ -208,5 +216,21 @@ export async function openWarehouse(options: OpenWarehouseOptions): Promise<Ware
     close: closeOnce(db, async () => {
       if (!pglite.closed) await pglite.close()
     }),
+  }
+}
+
+/**
+ * PGlite's Postgres is one large WebAssembly module. V8 compiles it with its baseline compiler
+ * (Liftoff), then recompiles the hot functions with TurboFan on background threads: that second
+ * copy of the code and the compiler's own memory cost 40–90 MB of RSS in every embedded process.
+ * Commands that read (dump, status, runs, …) run as fast on Liftoff's code alone; a sync spends
+ * long enough in Postgres for the optimized code to pay off (the demo: 7 % faster, 50–70 MB more;
+ * bench/RESULTS.md, finding 14). Set before the module is compiled.
+ */
+function wasmTiering(optimize: boolean): void {
+  try {
+    setFlagsFromString(optimize ? '--no-liftoff-only' : '--liftoff-only')
+  } catch {
+    // A runtime without the flag keeps its default tiering.
   }
 }
