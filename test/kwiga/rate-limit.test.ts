@@ -87,6 +87,30 @@ describe('kwiga rate limiting', () => {
     console.info(`429 storm + second consumer: ${sim.requests.length} requests, ${stats.rejected429} rejected by the server beyond the 6 injected`)
   })
 
+  it("reads up to four contacts' products at once, within the budget, every contact's rows in place", async () => {
+    // Real latency on every answer: one request at a time would leave the budget idle while waiting.
+    const clock = new VirtualClock()
+    cabinet = { ...CABINETS[0]!, name: `limit${++cabinets}` }
+    sim = await startKwigaSimulator({
+      cabinets: [{ ...cabinet, contacts: 150, courses: 2, usersPerCourse: 20, seed: 9 }],
+      clock,
+      rateLimit: BUDGET,
+      latencyMs: 15,
+    })
+    const config = kwigaConfig(sim, [cabinet], BUDGET)
+    const res = await syncKwiga({ wh, clock, config }, { streams: ['contacts', 'contact_products'] })
+    expect(res.ok).toBe(true)
+    const productCalls = sim.requests.filter((r) => /^\/contacts\/\d+\/products$/.test(r.path)).length
+    // One call per stored contact (the dataset holds a malformed contact or two, quarantined).
+    expect(productCalls).toBe(await count(wh, 'kwiga.contacts', cabinet.name))
+    expect(productCalls).toBeGreaterThan(140)
+    expect(sim.maxInFlight()).toBeGreaterThanOrEqual(2)
+    expect(sim.maxInFlight()).toBeLessThanOrEqual(4)
+    expect(sim.stats(cabinet.token).rejected429).toBe(0)
+    expect(maxInSlidingWindow(sim.requests, BUDGET.windowSeconds * 1000)).toBeLessThanOrEqual(BUDGET.requests)
+    await expectComplete(sim, wh, [...CONTACT_TABLES, 'kwiga.contact_products', 'kwiga.product_subscriptions'])
+  })
+
   it('fails the stream clearly when 429s outlast the bounded wait', async () => {
     const { sim, wh, clock, config } = await setUp(50)
     for (let i = 0; i < 60; i++) sim.injectFault({ kind: '429', path: /^\/timezones/, retryAfter: 30 })

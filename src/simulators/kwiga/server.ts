@@ -60,6 +60,8 @@ export interface KwigaSim {
   /** Another consumer on the same token spends n requests of the current window. */
   spend(token: string, n: number): void
   stats(token: string): { maxRequestsInWindow: number; rejected429: number }
+  /** Most requests that were open at once (received, not yet answered), over every token. */
+  maxInFlight(): number
   close(): Promise<void>
 }
 
@@ -212,7 +214,11 @@ export async function startKwigaSimulator(opts: KwigaSimOptions): Promise<KwigaS
     return { status: response.status, headers: JSON_HEADERS, body: JSON.stringify(response.body) }
   }
 
+  let inFlight = 0
+  let maxInFlight = 0
   const server = createServer((req, res) => {
+    maxInFlight = Math.max(maxInFlight, ++inFlight)
+    res.once('close', () => inFlight--)
     handle(req, res).catch((err: unknown) => {
       if (res.headersSent || res.destroyed) return
       const body = JSON.stringify({ message: 'Server Error', simulator_error: err instanceof Error ? err.message : String(err) })
@@ -237,6 +243,7 @@ export async function startKwigaSimulator(opts: KwigaSimOptions): Promise<KwigaS
     },
     spend: (token, n) => limiter.spend(token, n, clock.now()),
     stats: (token) => limiter.stats(token),
+    maxInFlight: () => maxInFlight,
     close() {
       for (const t of timers) clearTimeout(t)
       timers.clear()

@@ -63,8 +63,9 @@ async function loadGroup(k: StreamKit<ContactProductsState>, cabinet: string, gr
   const parents: unknown[][] = []
   const fields = new Set<string>()
   let read = 0
-  for (const { contactId } of group) {
-    const items = await readContactProducts(k, contactId)
+  const answers = await readAll(k, group)
+  for (const [n, { contactId }] of group.entries()) {
+    const items = answers[n]!
     if (items === null) {
       k.ctx.log.info({ contactId }, 'contact not found (404) while reading its products; skipped')
       continue
@@ -106,6 +107,34 @@ async function loadGroup(k: StreamKit<ContactProductsState>, cabinet: string, gr
     fields: fields.size ? [{ scope: '/contacts/:id/products', names: [...fields] }] : [],
     state: { checkedAt },
   }
+}
+
+/**
+ * Up to this many contacts' products are read at once. The token's limiter still paces them; with
+ * several in flight a request's latency no longer idles the budget (200 / min is one request every
+ * 0.3 s: at a 0.5 s answer time, one at a time would use 60 % of it).
+ */
+const CONTACTS_IN_FLIGHT = 4
+
+/** Every contact's items, in the group's order (null: 404). */
+async function readAll(k: StreamKit<ContactProductsState>, group: readonly ContactToCheck[]): Promise<(unknown[] | null)[]> {
+  const answers: (unknown[] | null)[] = new Array(group.length)
+  let next = 0
+  let failed = false
+  const lane = async () => {
+    // After a failure the other lanes finish the request they are in and take no new one.
+    while (next < group.length && !failed) {
+      const n = next++
+      try {
+        answers[n] = await readContactProducts(k, group[n]!.contactId)
+      } catch (err) {
+        failed = true
+        throw err
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(CONTACTS_IN_FLIGHT, group.length) }, lane))
+  return answers
 }
 
 /** Items of every page (documented as paginated, answered without `meta`: §4.33); null on 404. */
