@@ -1,18 +1,16 @@
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { sql } from 'kysely'
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams'
-import { systemClock } from '../src/clock.js'
 import { parseConfig } from '../src/config.js'
 import type { Warehouse } from '../src/db/index.js'
 import { TABLES } from '../src/sources/getcourse/columns.js'
 import { readExport } from '../src/sources/getcourse/export-reader.js'
 import type { ExportRow } from '../src/sources/getcourse/export-scanner.js'
-import { loadFileSource } from '../src/sources/getcourse/load-file.js'
 import { createNormalizer } from '../src/sources/getcourse/normalize.js'
-import { runSync } from '../src/sync.js'
 import { cachedExport, cachedUpdatedExport, UPDATED_CELL, type BenchStream, type CachedExport } from './export-files.js'
 import { cachedRealisticExport, REALISTIC_UPDATED } from './realistic-export.js'
 import { benchLog, time, type Bench, type Figure } from './support.js'
@@ -29,7 +27,7 @@ const exportsFor = async (stream: BenchStream, rows: number): Promise<{ original
       }
 
 /**
- * `load-file` through the real path (runSync + loadFileSource, what the CLI runs) on the server
+ * `course-etl load-file`, the whole command in a child process (startup included), on the server
  * warehouse, on realistic exports (bench/realistic-export.ts; BENCH_LOAD_DATA=synthetic for the
  * simulator's default ones), against raw `COPY … FROM STDIN` of the rows exactly as the load stored
  * them, in the same run:
@@ -40,15 +38,15 @@ const exportsFor = async (stream: BenchStream, rows: number): Promise<{ original
  * - baselines: the loaded table exported with `COPY … TO` (untimed), then COPY'd into a table with
  *   the primary key only and into `LIKE … INCLUDING ALL` (same indexes); `synced_at` is left to its
  *   default as in the load.
- * - Node CPU per row of each pass (`process.cpuUsage`: the bench process is the load's process).
+ * - Node CPU per row of each pass (the CLI's own `resourceUsage`, every thread).
  */
 export const bench: Bench = {
   name: 'load',
   order: 10,
-  async run({ warehouse, scale }) {
+  async run({ warehouse, url, scale }) {
     const rows = Math.max(1000, Math.round(1_000_000 * scale))
     const figures: Figure[] = []
-    for (const stream of ['users', 'deals'] as const) figures.push(...(await benchStream(warehouse, stream, rows)))
+    for (const stream of ['users', 'deals'] as const) figures.push(...(await benchStream(warehouse, url, stream, rows)))
     return figures
   },
 }
@@ -56,42 +54,55 @@ export const bench: Bench = {
 const config = parseConfig({ getcourse: [{ name: 'bench', account: 'bench', key: 'bench-key-0000' }] })
 const fmt = (n: number) => n.toLocaleString('en-US')
 
-async function loadFile(warehouse: Warehouse, stream: BenchStream, file: string) {
-  const summary = await runSync({ warehouse, config, log: benchLog, clock: systemClock, sources: [loadFileSource({ account: 'bench', stream, file })] })
-  const r = summary.results[0]!
-  if (r.status !== 'succeeded') throw new Error(`load-file ${file} ${r.status}: ${r.message}`)
-  return r.counts
+/**
+ * `course-etl load-file` as users run it: the CLI (`bin/course-etl.js`) in a child process with its
+ * own config pointing at the bench database, timed from spawn to exit (startup included). Its CPU
+ * time (every thread) comes from the child itself.
+ */
+async function loadFile(url: string, stream: BenchStream, file: string): Promise<{ ms: number; cpuMs: number; counts: { inserted: number; updated: number } }> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-load-cli-'))
+  const configFile = path.join(dir, 'etl.config.json')
+  writeFileSync(
+    configFile,
+    JSON.stringify({ database: url, dataDir: path.join(dir, 'data'), getcourse: [{ name: 'bench', account: 'bench', key: 'bench-key-0000' }] }),
+  )
+  try {
+    const started = performance.now()
+    const res = spawnSync(
+      process.execPath,
+      ['--import', './bench/peak-rss.mjs', 'bin/course-etl.js', '--config', configFile, 'load-file', '--account', 'bench', '--stream', stream, '--file', file],
+      { encoding: 'utf8', maxBuffer: 1 << 24, env: { ...process.env, LOG_LEVEL: 'warn' } },
+    )
+    const ms = performance.now() - started
+    const summary = /(\d+) read, (\d+) inserted, (\d+) updated/.exec(res.stdout)
+    const cpu = /CPU_US=(\d+)/.exec(res.stdout)
+    if (res.status !== 0 || !summary || !cpu) throw new Error(`load-file ${file} exited ${res.status}:\n${res.stdout}\n${res.stderr}`)
+    return { ms, cpuMs: Number(cpu[1]) / 1000, counts: { inserted: Number(summary[2]), updated: Number(summary[3]) } }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 }
 
 async function query(warehouse: Warehouse, text: string): Promise<void> {
   await sql.raw(text).execute(warehouse.db)
 }
 
-const cpuMs = (since: NodeJS.CpuUsage) => {
-  const c = process.cpuUsage(since)
-  return (c.user + c.system) / 1000
-}
-
-async function benchStream(warehouse: Warehouse, stream: BenchStream, rows: number): Promise<Figure[]> {
+async function benchStream(warehouse: Warehouse, url: string, stream: BenchStream, rows: number): Promise<Figure[]> {
   const { original, updated, cell } = await exportsFor(stream, rows)
   const { table } = TABLES[stream]
   const mb = (original.bytes / 1e6).toFixed(0)
   const data = SYNTHETIC ? 'synthetic' : 'realistic'
 
   await query(warehouse, 'checkpoint')
-  let cpu = process.cpuUsage()
-  const insert = await time(() => loadFile(warehouse, stream, original.path))
-  const insertCpu = cpuMs(cpu)
-  if (insert.result.inserted !== rows) throw new Error(`${stream}: expected ${rows} inserted, got ${JSON.stringify(insert.result)}`)
+  const insert = await loadFile(url, stream, original.path)
+  if (insert.counts.inserted !== rows) throw new Error(`${stream}: expected ${rows} inserted, got ${JSON.stringify(insert.counts)}`)
 
   const copy = await copyBaselines(warehouse, table)
 
   await query(warehouse, `vacuum analyze ${table}`)
   await query(warehouse, 'checkpoint')
-  cpu = process.cpuUsage()
-  const update = await time(() => loadFile(warehouse, stream, updated.path))
-  const updateCpu = cpuMs(cpu)
-  if (update.result.updated !== rows) throw new Error(`${stream}: expected ${rows} updated, got ${JSON.stringify(update.result)}`)
+  const update = await loadFile(url, stream, updated.path)
+  if (update.counts.updated !== rows) throw new Error(`${stream}: expected ${rows} updated, got ${JSON.stringify(update.counts)}`)
 
   const parse = await parseOnly(original.path)
   const normalize = await normalizeOnly(stream, original.path, Math.min(rows, 50_000))
@@ -107,7 +118,7 @@ async function benchStream(warehouse: Warehouse, stream: BenchStream, rows: numb
       unit: 'rows/s',
       baseline: sameIndex,
       target: { op: '>=', value: 0.8, of: 'ratio' },
-      note: `runSync + loadFileSource, ${config.batchSize}-row batches, into an empty table; ${us(insertCpu)}; COPY rows ${copy.bytesPerRow.toFixed(0)} B`,
+      note: `the whole \`course-etl load-file\` command (startup included), ${config.batchSize}-row batches, into an empty table; ${us(insert.cpuMs)}; COPY rows ${copy.bytesPerRow.toFixed(0)} B`,
     },
     { name: `${stream} insert vs PK-only COPY`, value: rate(insert.ms), unit: 'rows/s', baseline: pkOnly, target: { op: '>=', value: 0.5, of: 'ratio' } },
     {
@@ -116,7 +127,7 @@ async function benchStream(warehouse: Warehouse, stream: BenchStream, rows: numb
       unit: 'rows/s',
       baseline: sameIndex,
       target: { op: '>=', value: 0.5, of: 'ratio' },
-      note: `same rows, «${cell}» changed in every row: all ${fmt(rows)} updated; ${us(updateCpu)}`,
+      note: `same rows, «${cell}» changed in every row: all ${fmt(rows)} updated; ${us(update.cpuMs)}`,
     },
     { name: `${stream} parse only`, value: parse, unit: 'rows/s', note: 'readExport of the file (scan + JSON.parse), no normalize, no database' },
     { name: `${stream} normalize only`, value: normalize, unit: 'rows/s', note: 'createNormalizer().normalize on parsed rows in memory' },
