@@ -1,5 +1,4 @@
-import { spawnSync } from 'node:child_process'
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
@@ -13,7 +12,7 @@ import type { ExportRow } from '../src/sources/getcourse/export-scanner.js'
 import { createNormalizer } from '../src/sources/getcourse/normalize.js'
 import { cachedExport, cachedUpdatedExport, UPDATED_CELL, type BenchStream, type CachedExport } from './export-files.js'
 import { cachedRealisticExport, REALISTIC_UPDATED } from './realistic-export.js'
-import { benchLog, time, type Bench, type Figure } from './support.js'
+import { loadFileCommand, time, type Bench, type Figure } from './support.js'
 
 /** BENCH_LOAD_DATA=synthetic: the simulator's default exports (the figures before 2026-12-03), for comparison only. */
 const SYNTHETIC = process.env.BENCH_LOAD_DATA === 'synthetic'
@@ -54,33 +53,12 @@ export const bench: Bench = {
 const config = parseConfig({ getcourse: [{ name: 'bench', account: 'bench', key: 'bench-key-0000' }] })
 const fmt = (n: number) => n.toLocaleString('en-US')
 
-/**
- * `course-etl load-file` as users run it: the CLI (`bin/course-etl.js`) in a child process with its
- * own config pointing at the bench database, timed from spawn to exit (startup included). Its CPU
- * time (every thread) comes from the child itself.
- */
-async function loadFile(url: string, stream: BenchStream, file: string): Promise<{ ms: number; cpuMs: number; counts: { inserted: number; updated: number } }> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'bench-load-cli-'))
-  const configFile = path.join(dir, 'etl.config.json')
-  writeFileSync(
-    configFile,
-    JSON.stringify({ database: url, dataDir: path.join(dir, 'data'), getcourse: [{ name: 'bench', account: 'bench', key: 'bench-key-0000' }] }),
-  )
-  try {
-    const started = performance.now()
-    const res = spawnSync(
-      process.execPath,
-      ['--import', './bench/peak-rss.mjs', 'bin/course-etl.js', '--config', configFile, 'load-file', '--account', 'bench', '--stream', stream, '--file', file],
-      { encoding: 'utf8', maxBuffer: 1 << 24, env: { ...process.env, LOG_LEVEL: 'warn' } },
-    )
-    const ms = performance.now() - started
-    const summary = /(\d+) read, (\d+) inserted, (\d+) updated/.exec(res.stdout)
-    const cpu = /CPU_US=(\d+)/.exec(res.stdout)
-    if (res.status !== 0 || !summary || !cpu) throw new Error(`load-file ${file} exited ${res.status}:\n${res.stdout}\n${res.stderr}`)
-    return { ms, cpuMs: Number(cpu[1]) / 1000, counts: { inserted: Number(summary[2]), updated: Number(summary[3]) } }
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
+/** The whole `load-file` command on `file`, and what it said it inserted and updated. */
+function loadFile(url: string, stream: BenchStream, file: string): { ms: number; cpuMs: number; counts: { inserted: number; updated: number } } {
+  const run = loadFileCommand(url, stream, file)
+  const summary = /(\d+) read, (\d+) inserted, (\d+) updated/.exec(run.stdout)
+  if (!summary) throw new Error(`load-file ${file} printed no summary:\n${run.stdout}`)
+  return { ms: run.ms, cpuMs: run.cpuMs, counts: { inserted: Number(summary[2]), updated: Number(summary[3]) } }
 }
 
 async function query(warehouse: Warehouse, text: string): Promise<void> {
@@ -94,14 +72,14 @@ async function benchStream(warehouse: Warehouse, url: string, stream: BenchStrea
   const data = SYNTHETIC ? 'synthetic' : 'realistic'
 
   await query(warehouse, 'checkpoint')
-  const insert = await loadFile(url, stream, original.path)
+  const insert = loadFile(url, stream, original.path)
   if (insert.counts.inserted !== rows) throw new Error(`${stream}: expected ${rows} inserted, got ${JSON.stringify(insert.counts)}`)
 
   const copy = await copyBaselines(warehouse, table)
 
   await query(warehouse, `vacuum analyze ${table}`)
   await query(warehouse, 'checkpoint')
-  const update = await loadFile(url, stream, updated.path)
+  const update = loadFile(url, stream, updated.path)
   if (update.counts.updated !== rows) throw new Error(`${stream}: expected ${rows} updated, got ${JSON.stringify(update.counts)}`)
 
   const parse = await parseOnly(original.path)

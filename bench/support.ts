@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process'
-import { appendFileSync, existsSync, writeFileSync } from 'node:fs'
+import { execFileSync, spawnSync } from 'node:child_process'
+import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -107,6 +107,35 @@ export function peakRssOfChild(script: string, args: string[], env: NodeJS.Proce
   const m = /PEAK_RSS_KB=(\d+)/.exec(out)
   if (!m) throw new Error(`child did not report its peak RSS:\n${out}`)
   return { rssMb: Number(m[1]) / 1024, output: out }
+}
+
+/**
+ * `course-etl load-file` as users run it: `bin/course-etl.js` in a child process with its own config
+ * pointing at the bench database, timed from spawn to exit (startup included). `bench/peak-rss.mjs`
+ * reports the child's peak RSS and CPU time (every thread).
+ */
+export function loadFileCommand(url: string, stream: string, file: string): { ms: number; cpuMs: number; peakMb: number; stdout: string } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-load-file-'))
+  const configFile = path.join(dir, 'etl.config.json')
+  writeFileSync(
+    configFile,
+    JSON.stringify({ database: url, dataDir: path.join(dir, 'data'), getcourse: [{ name: 'bench', account: 'bench', key: 'bench-key-0000' }] }),
+  )
+  try {
+    const started = performance.now()
+    const res = spawnSync(
+      process.execPath,
+      ['--import', './bench/peak-rss.mjs', 'bin/course-etl.js', '--config', configFile, 'load-file', '--account', 'bench', '--stream', stream, '--file', file],
+      { encoding: 'utf8', maxBuffer: 1 << 24, env: { ...process.env, LOG_LEVEL: 'warn' } },
+    )
+    const ms = performance.now() - started
+    const peak = /PEAK_RSS_KB=(\d+)/.exec(res.stdout)
+    const cpu = /CPU_US=(\d+)/.exec(res.stdout)
+    if (res.status !== 0 || !peak || !cpu) throw new Error(`load-file ${file} exited ${res.status}:\n${res.stdout}\n${res.stderr}`)
+    return { ms, cpuMs: Number(cpu[1]) / 1000, peakMb: Number(peak[1]) / 1024, stdout: res.stdout }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 }
 
 export async function time<T>(fn: () => Promise<T>): Promise<{ ms: number; result: T }> {

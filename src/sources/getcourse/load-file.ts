@@ -97,15 +97,33 @@ export const getcourseFiles: FileLoader = {
 const loadFileStateSchema = z.object({ file: z.string(), rows: z.number(), loadedAt: z.string() })
 type LoadFileState = z.infer<typeof loadFileStateSchema>
 
-function readFile(ctx: StreamContext<LoadFileState>, opts: LoadFileOptions, timeZone: string): AsyncIterable<Batch<LoadFileState>> {
-  // On a server the rows travel as COPY text: a worker thread parses, normalizes and encodes them.
-  return ctx.copyIn ? readFileInWorker(ctx, opts, timeZone) : readFileHere(ctx, opts, timeZone)
+/** The saved export a load reads, and the stream state its last batch saves. */
+interface SavedFile {
+  file: string
+  gzip: boolean
+  label: string
+  finished(total: number): LoadFileState
 }
 
-async function* readFileInWorker(ctx: StreamContext<LoadFileState>, opts: LoadFileOptions, timeZone: string): AsyncIterable<Batch<LoadFileState>> {
+async function* readFile(ctx: StreamContext<LoadFileState>, opts: LoadFileOptions, timeZone: string): AsyncIterable<Batch<LoadFileState>> {
   const file = path.resolve(opts.file)
-  const gzip = await gzipped(file)
-  const label = `file ${path.basename(file)}`
+  const saved: SavedFile = {
+    file,
+    gzip: await gzipped(file),
+    label: `file ${path.basename(file)}`,
+    finished: (total) => ({ file, rows: total, loadedAt: new Date(ctx.clock.now()).toISOString() }),
+  }
+  // On a server the rows travel as COPY text: a worker thread parses, normalizes and encodes them.
+  yield* ctx.copyIn ? readFileInWorker(ctx, opts, timeZone, saved) : readFileHere(ctx, opts, timeZone, saved)
+}
+
+async function* readFileInWorker(
+  ctx: StreamContext<LoadFileState>,
+  opts: LoadFileOptions,
+  timeZone: string,
+  saved: SavedFile,
+): AsyncIterable<Batch<LoadFileState>> {
+  const { file, gzip, label } = saved
   const { table, key } = TABLES[opts.stream]
   const types = Object.fromEntries([...(await tableColumns(ctx.db, table)).values()].map((c) => [c.name, c.type]))
   const worker = startFileWorker({
@@ -147,7 +165,7 @@ async function* readFileInWorker(ctx: StreamContext<LoadFileState>, opts: LoadFi
         rejects: m.rejects,
         read: m.read,
       }
-      yield m.total === undefined ? batch : { ...batch, state: { file, rows: m.total, loadedAt: new Date(ctx.clock.now()).toISOString() } }
+      yield m.total === undefined ? batch : { ...batch, state: saved.finished(m.total) }
     }
   } finally {
     worker.removeAllListeners()
@@ -155,17 +173,20 @@ async function* readFileInWorker(ctx: StreamContext<LoadFileState>, opts: LoadFi
   }
 }
 
-async function* readFileHere(ctx: StreamContext<LoadFileState>, opts: LoadFileOptions, timeZone: string): AsyncIterable<Batch<LoadFileState>> {
-  const file = path.resolve(opts.file)
-  const label = `file ${path.basename(file)}`
+async function* readFileHere(
+  ctx: StreamContext<LoadFileState>,
+  opts: LoadFileOptions,
+  timeZone: string,
+  saved: SavedFile,
+): AsyncIterable<Batch<LoadFileState>> {
   const context = { account: opts.account, timeZone, groupId: opts.groupId }
   let normalizer: Normalizer | null = null
   let rows = 0
-  for await (const piece of savedExportPieces(file, await gzipped(file), ctx.config.batchSize, label)) {
+  for await (const piece of savedExportPieces(saved.file, saved.gzip, ctx.config.batchSize, saved.label)) {
     normalizer ??= createNormalizer(opts.stream, piece.fields, context)
     rows += piece.rows.length
-    ctx.progress({ phase: `loading ${label}`, done: rows })
+    ctx.progress({ phase: `loading ${saved.label}`, done: rows })
     const batch = rowsBatch(opts.stream, normalizer, piece.rows)
-    yield piece.total === undefined ? batch : { ...batch, state: { file, rows: piece.total, loadedAt: new Date(ctx.clock.now()).toISOString() } }
+    yield piece.total === undefined ? batch : { ...batch, state: saved.finished(piece.total) }
   }
 }
