@@ -40,7 +40,11 @@ function copyField(value: unknown): string {
   else if (value instanceof Date) return value.toISOString()
   else if (Array.isArray(value)) text = arrayLiteral(value)
   else text = toPgJson(value)
-  // One scan for the common case (nothing to escape); NUL is dropped.
+  return copyEscape(text)
+}
+
+/** Text escaped for a COPY text field (backslash escapes; NUL, which Postgres text cannot hold, dropped). One scan for the common case, nothing to escape. */
+export function copyEscape(text: string): string {
   return COPY_SPECIAL.test(text) ? text.replace(COPY_SPECIAL_ALL, (c) => COPY_ESCAPES[c]!) : text
 }
 
@@ -49,7 +53,7 @@ const COPY_SPECIAL_ALL = /[\\\t\n\r\0]/g
 const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '' }
 
 /** Postgres array literal for a (one-dimensional) array of scalars: {"a","b",NULL}. */
-function arrayLiteral(items: unknown[]): string {
+export function arrayLiteral(items: unknown[]): string {
   const parts = items.map((v) => (v === null || v === undefined ? 'NULL' : `"${String(v).replace(/[\\"]/g, (c) => `\\${c}`)}"`))
   return `{${parts.join(',')}}`
 }
@@ -130,6 +134,18 @@ export class CopyEncoder {
     }
     this.count += rows.length
     this.flush()
+  }
+
+  /** One row given as its COPY line (with its newline); its key values go to `keyList` (the caller's part). */
+  addLine(line: string): void {
+    this.text += line
+    this.count++
+    if (this.text.length >= 1 << 15) this.flush()
+  }
+
+  /** Where the key values of the lines given to `addLine` go, as text, row by row. */
+  get keyList(): (string | null)[] {
+    return this.keys
   }
 
   /** The rows added since the last `take`, as one batch; the encoder starts over. */

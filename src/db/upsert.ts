@@ -137,11 +137,19 @@ export async function upsertRows(db: Kysely<any>, write: TableWrite, copy?: Copy
     // Server. Rows whose key is not stored yet are COPY'd straight into the table (what raw COPY
     // costs); only the others go through a staging table and the conflict path.
     let conflicting: number[] | null = null
+    // While a table's batches hold no stored key at all, as in a first load, the probe is skipped
+    // too: the whole batch is COPY'd straight in, and a key stored meanwhile (a unique violation)
+    // only sends this batch back through the probe.
+    if (allFresh.get(write.table) && (await copyFresh(db, copy, `copy ${table} (${colList}) from stdin`, source.chunks(null)))) {
+      counts.inserted = n
+      return counts
+    }
     // While a table's batches come back (almost) all stored, as in a nightly re-read, the probe is
     // skipped: every row takes the staging path, which inserts new keys too.
     const probe = !mostlyStored.get(write.table)
     const stored = probe ? await storedKeys(db, table, write.key, columns, source) : null
     if (stored) mostlyStored.set(write.table, stored.size >= n * STORED_SHARE)
+    allFresh.set(write.table, stored?.size === 0)
     if (stored && stored.size < n) {
       const fresh: number[] = []
       const old: number[] = []
@@ -150,16 +158,8 @@ export async function upsertRows(db: Kysely<any>, write: TableWrite, copy?: Copy
       // A concurrent writer may insert one of these keys between the probe and the COPY: then the
       // COPY fails on the primary key, is rolled back to the savepoint, and every row takes the
       // conflict path as before.
-      await db.executeQuery(CompiledQuery.raw('savepoint course_etl_copy'))
-      try {
-        await copy(`copy ${table} (${colList}) from stdin`, source.chunks(old.length ? fresh : null))
-        await db.executeQuery(CompiledQuery.raw('release savepoint course_etl_copy'))
-        counts.inserted += fresh.length
-      } catch (err) {
-        if (!RACE_CODES.has((err as { code?: string }).code ?? '')) throw err
-        await db.executeQuery(CompiledQuery.raw('rollback to savepoint course_etl_copy'))
-        conflicting = null
-      }
+      if (await copyFresh(db, copy, `copy ${table} (${colList}) from stdin`, source.chunks(old.length ? fresh : null))) counts.inserted += fresh.length
+      else conflicting = null
     }
     if (conflicting && !conflicting.length) return counts
     // COPY into a session temp table (created once per connection, emptied at commit). Stored rows
@@ -209,6 +209,26 @@ export async function upsertRows(db: Kysely<any>, write: TableWrite, copy?: Copy
 /** By table: its last batch had at least STORED_SHARE of its keys stored already. */
 const mostlyStored = new Map<string, boolean>()
 const STORED_SHARE = 0.9
+/** By table: its last probe found none of the batch's keys stored (a first load): the next batch is COPY'd without one. */
+const allFresh = new Map<string, boolean>()
+
+/**
+ * COPY of rows whose keys should not be stored, straight into the table, inside a savepoint: false
+ * (and nothing written) when a key was stored after all, e.g. by a concurrent writer between the
+ * probe and the COPY, or since the last batch when no probe was made.
+ */
+async function copyFresh(db: Kysely<any>, copy: CopyIn, copySql: string, chunks: Iterable<string | Uint8Array>): Promise<boolean> {
+  await db.executeQuery(CompiledQuery.raw('savepoint course_etl_copy'))
+  try {
+    await copy(copySql, chunks)
+  } catch (err) {
+    if (!RACE_CODES.has((err as { code?: string }).code ?? '')) throw err
+    await db.executeQuery(CompiledQuery.raw('rollback to savepoint course_etl_copy'))
+    return false
+  }
+  await db.executeQuery(CompiledQuery.raw('release savepoint course_etl_copy'))
+  return true
+}
 
 /** `(a.x, a.y) is distinct from (b.x, b.y)` over `cols` (a one-column row gets a null partner: `(x)` is no row constructor). */
 const distinct = (a: string, b: string, cols: readonly string[]) => {

@@ -11,7 +11,7 @@ const server = await hasServer()
 let wh: TestWarehouse
 beforeAll(async () => {
   wh = await createTestWarehouse()
-  for (const t of ['via_copy', 'via_json', 'mixed', 'raced', 'clean', 'vanish', 'via_encoded', 'enc_mixed']) {
+  for (const t of ['via_copy', 'via_json', 'mixed', 'raced', 'clean', 'vanish', 'via_encoded', 'enc_mixed', 'first_load', 'first_clean']) {
     await sql
       .raw(`create table getcourse.${t} (account text not null, id bigint not null, title text, flag boolean, amount numeric,
       at timestamptz, day date, tags text[], extra jsonb not null default '{}', note jsonb, synced_at timestamptz not null default now(), primary key (account, id))`)
@@ -114,6 +114,45 @@ describe('upsertRows', () => {
     const a = await snapshot('mixed')
     expect(a).toHaveLength(420)
     expect(a.filter((r) => r.title === 'changed').map((r) => Number(r.id))).toEqual([50, 100, 150, 200, 250, 300, 350, 400])
+  })
+
+  it('after a batch with no stored key the next goes straight in without a probe; a stored key sends it back through the probe', async () => {
+    const statements: string[] = []
+    const loadCounting = (data: typeof rows) =>
+      wh.withTransaction((tx, copy) => {
+        const counting = new Proxy(tx, {
+          get: (t, p) =>
+            p === 'executeQuery'
+              ? (q: { sql: string }) => {
+                  statements.push(q.sql)
+                  return t.executeQuery(q as never)
+                }
+              : typeof Reflect.get(t, p) === 'function'
+                ? (Reflect.get(t, p) as (...a: unknown[]) => unknown).bind(t)
+                : Reflect.get(t, p),
+        })
+        return upsertRows(counting, { table: 'getcourse.first_load', key: ['account', 'id'], rows: data }, copy)
+      })
+    const probes = () => statements.filter((s) => s.includes('with ordinality')).length
+    expect(await loadCounting(rows.slice(0, 210))).toMatchObject({ inserted: 210, updated: 0 })
+    expect(probes()).toBe(1)
+    expect(await loadCounting(rows.slice(210, 420))).toMatchObject({ inserted: 210, updated: 0 })
+    expect(probes()).toBe(1)
+    expect(statements.filter((s) => s.startsWith('rollback to savepoint'))).toHaveLength(0)
+    // 1…210 were stored by the first batch: this one's COPY collides, is undone, and the probe sorts the rows.
+    const again = rows.slice(0, 210).map((r) => (r.id % 70 === 0 ? { ...r, title: 'changed' } : r))
+    expect(await loadCounting(again)).toEqual({ inserted: 0, updated: 3, unchanged: 207, deleted: 0, markedDeleted: 0, undeleted: 0 })
+    expect(statements.filter((s) => s.startsWith('rollback to savepoint'))).toHaveLength(1)
+    expect(probes()).toBe(2)
+    const loaded = await snapshot('first_load')
+    expect(loaded).toHaveLength(420)
+    expect(loaded.filter((r) => r.title === 'changed').map((r) => Number(r.id))).toEqual([70, 140, 210])
+    await load(
+      'first_clean',
+      true,
+      rows.map((r) => (r.id % 70 === 0 && r.id <= 210 ? { ...r, title: 'changed' } : r)),
+    )
+    expect(loaded).toEqual(await snapshot('first_clean'))
   })
 
   it.runIf(server || !!process.env.CI)('a key inserted by another writer between the probe and the COPY: nothing lost, nothing doubled', async () => {

@@ -1,6 +1,6 @@
 /**
  * `load-file` on a server warehouse: a worker thread reads, parses, normalizes and encodes the saved
- * export (COPY text, `db/copy-text.ts`), and the main thread only probes keys and streams the bytes
+ * export (COPY lines, `copy-lines.ts`), and the main thread only probes keys and streams the bytes
  * to Postgres. On two cores the parse and normalize work (most of Node's CPU per row) then runs beside
  * Postgres instead of between its statements (bench/RESULTS.md, finding 12).
  *
@@ -14,12 +14,13 @@ import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { isMainThread, type MessagePort, parentPort, Worker, workerData } from 'node:worker_threads'
 import type { EncodedRows, RejectInput } from '../../contract.js'
-import { AUTO_COLUMNS, CopyEncoder, isJsonType } from '../../db/copy-text.js'
+import { CopyEncoder } from '../../db/copy-text.js'
 import { EtlError, type ErrorCode } from '../../errors.js'
 import { TABLES, type ExportStream } from './columns.js'
+import { createLineEncoder, type LineEncoder } from './copy-lines.js'
+import { UnreadableRow } from './export-scanner.js'
 import { savedExportPieces } from './saved-export.js'
-import { createNormalizer, type Normalizer } from './normalize.js'
-import { rowsBatch } from './rows-batch.js'
+import type { Cell } from './values.js'
 
 const KIND = 'course-etl/getcourse-file'
 
@@ -97,9 +98,9 @@ async function work(job: FileWorkerJob, port: MessagePort): Promise<void> {
   })
   const post = (m: FileWorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer)
   try {
-    const { table, key } = TABLES[job.stream]
+    const { key } = TABLES[job.stream]
     const context = { account: job.account, timeZone: job.timeZone, groupId: job.groupId }
-    let normalizer: Normalizer | null = null
+    let lines: LineEncoder | null = null
     let encoder: CopyEncoder | null = null
     let rejects: RejectInput[] = []
     let read = 0
@@ -111,18 +112,20 @@ async function work(job: FileWorkerJob, port: MessagePort): Promise<void> {
       rejects = []
       read = 0
     }
-    // Small pieces: their cells and row objects die young, only the COPY bytes (off-heap) pile up to
-    // a whole batch. Parsed 5,000-row batches outlived the young generation: 1.3 s of 7 s was GC.
+    // Small pieces: their cells die young, only the COPY bytes (off-heap) pile up to a whole batch.
+    // Parsed 5,000-row batches outlived the young generation: 1.3 s of 7 s was GC.
     for await (const piece of savedExportPieces(job.file, job.gzip, PIECE, job.label)) {
-      normalizer ??= createNormalizer(job.stream, piece.fields, context)
-      const batch = rowsBatch(job.stream, normalizer, piece.rows)
-      const rows = batch.writes[0]?.rows ?? []
-      if (rows.length) {
-        encoder ??= encoderFor(table, rows[0]!, key, job.types)
-        encoder.add(rows)
+      if (!lines) {
+        lines = createLineEncoder(job.stream, piece.fields, context, key, job.types)
+        encoder = new CopyEncoder([...lines.columns], [], key)
       }
-      if (batch.rejects?.length) rejects.push(...batch.rejects)
-      read += batch.read
+      for (const cells of piece.rows) {
+        // An unreadable row is a reject already; every other row becomes a COPY line or a reject.
+        const line = cells instanceof UnreadableRow ? cells : lines.encode(cells as Cell[], encoder!.keyList)
+        if (typeof line === 'string') encoder!.addLine(line)
+        else rejects.push(line as RejectInput)
+      }
+      read += piece.rows.length
       if (piece.total !== undefined) await send(piece.total)
       else if (read >= job.batchSize) await send()
     }
@@ -133,16 +136,4 @@ async function work(job: FileWorkerJob, port: MessagePort): Promise<void> {
   } finally {
     port.close()
   }
-}
-
-/** An encoder for the rows' columns: one normalizer builds every row of an export with the same keys (a compiled literal, `normalize.ts`). */
-function encoderFor(table: string, first: Record<string, unknown>, key: readonly string[], types: Record<string, string>): CopyEncoder {
-  const present = Object.keys(first)
-  for (const c of present) if (!(c in types)) throw new EtlError('USAGE', `${table} has no column ${c}`)
-  const cols = present.filter((c) => !AUTO_COLUMNS.has(c))
-  return new CopyEncoder(
-    cols,
-    cols.map((c) => isJsonType(types[c]!)),
-    key,
-  )
 }

@@ -58,6 +58,41 @@ export class LocalTime {
   startOfDay(day: string): number {
     return this.toUtc(Date.parse(`${day}T00:00:00Z`))
   }
+
+  /** `YYYY-MM-DD` by day number since 1970 (wall clock), for `timestampText`. */
+  private readonly days = new Map<number, string>()
+
+  /**
+   * The wall-clock time `wallMs` (as `parseWallClock` gives it) as Postgres timestamptz input with
+   * its UTC offset, `2024-05-01 12:30:00+05:00`: the very instant `toUtc` gives, without a Date
+   * object or an ISO string per cell (the COPY path of `load-file` writes millions of them).
+   */
+  timestampText(wallMs: number): string {
+    const offset = wallMs - this.toUtc(wallMs)
+    const dayNumber = Math.floor(wallMs / DAY_MS)
+    let day = this.days.get(dayNumber)
+    if (day === undefined) {
+      day = new Date(dayNumber * DAY_MS).toISOString().slice(0, 10)
+      if (this.days.size < 100_000) this.days.set(dayNumber, day)
+    }
+    const seconds = (wallMs - dayNumber * DAY_MS) / 1000
+    return `${day} ${TWO_DIGITS[Math.floor(seconds / 3600)]}:${TWO_DIGITS[Math.floor(seconds / 60) % 60]}:${TWO_DIGITS[seconds % 60]}${offsetText(offset)}`
+  }
+}
+
+const TWO_DIGITS = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'))
+const offsetTexts = new Map<number, string>()
+
+/** `+05:00`, `-03:30`, or with seconds for the old local mean times (`+04:02:33`). */
+function offsetText(ms: number): string {
+  let text = offsetTexts.get(ms)
+  if (text === undefined) {
+    const abs = Math.abs(ms) / 1000
+    const s = abs % 60
+    text = `${ms < 0 ? '-' : '+'}${TWO_DIGITS[Math.floor(abs / 3600)] ?? String(Math.floor(abs / 3600))}:${TWO_DIGITS[Math.floor(abs / 60) % 60]}${s ? `:${TWO_DIGITS[s]}` : ''}`
+    offsetTexts.set(ms, text)
+  }
+  return text
 }
 
 const code = (s: string, i: number) => s.charCodeAt(i) - 48

@@ -35,20 +35,27 @@ export interface Normalizer {
   normalize(cells: readonly Cell[]): NormalizeResult
 }
 
-type Builder = (cells: readonly Cell[], values: readonly unknown[]) => NormalizedRow
+type Builder = (values: readonly unknown[], extra: Record<string, unknown>) => NormalizedRow
+
+/** A JSON object key as JavaScript source: `__proto__` computed, so that it stays an own property. */
+const jsKey = (k: string) => (k === '__proto__' ? `[${JSON.stringify(k)}]` : JSON.stringify(k))
 
 /**
- * Compiles `(cells, values) => ({ account, <typed columns>, extra: { <title>: cell, … } })` for one
- * export's columns. Wide exports (80+ columns) built key by key fall into V8's slow dictionary
- * objects; a literal keeps one shape and is ~10× faster. Keys are embedded with JSON.stringify,
- * `__proto__` as a computed key so it stays an own property.
+ * Compiles `(values, extra) => ({ account, <typed columns>, extra })` for one export's columns. Wide
+ * exports (80+ columns) built key by key fall into V8's slow dictionary objects; a literal keeps one
+ * shape and is ~10× faster. Datetime columns hold wall-clock milliseconds until here (`iso`).
  */
-function compileBuilder(account: string, columns: readonly string[], extra: readonly (readonly [string, number])[]): Builder {
-  const key = (k: string) => (k === '__proto__' ? `[${JSON.stringify(k)}]` : JSON.stringify(k))
-  const typed = columns.map((c, t) => `${key(c)}: values[${t}]`)
-  const rest = extra.map(([k, i]) => `${key(k)}: cells[${i}] ?? null`)
-  const body = `return { account: ${JSON.stringify(account)}, ${typed.join(', ')}${typed.length ? ', ' : ''}extra: { ${rest.join(', ')} } }`
-  return new Function('cells', 'values', body) as Builder
+function compileBuilder(account: string, columns: readonly string[], datetime: readonly boolean[], iso: (wallMs: number) => string): Builder {
+  const typed = columns.map((c, t) => `${jsKey(c)}: ${datetime[t] ? `values[${t}] === null ? null : iso(values[${t}])` : `values[${t}]`}`)
+  const body = `return (values, extra) => ({ account: ${JSON.stringify(account)}, ${typed.join(', ')}${typed.length ? ', ' : ''}extra })`
+  return new Function('iso', body)(iso) as Builder
+}
+
+/** Compiles `(cells) => ({ <title>: cell, … })` over the cells no typed column reads. */
+function compileExtra(extra: readonly (readonly [string, number])[]): (cells: readonly Cell[]) => Record<string, unknown> {
+  return new Function('cells', `return { ${extra.map(([k, i]) => `${jsKey(k)}: cells[${i}] ?? null`).join(', ')} }`) as (
+    cells: readonly Cell[],
+  ) => Record<string, unknown>
 }
 
 /** Unique keys for the export's column titles; no column is ever dropped. */
@@ -110,7 +117,7 @@ const UNREADABLE = Symbol('unreadable cell')
 const KEEP_RAW = Symbol('keep raw')
 type Converted = unknown | typeof UNREADABLE | typeof KEEP_RAW
 
-function converter(kind: ColumnSpec['kind'], time: LocalTime): (cell: Cell) => Converted {
+function converter(kind: ColumnSpec['kind']): (cell: Cell) => Converted {
   switch (kind) {
     case 'key':
       return (c) => parseId(c) ?? UNREADABLE
@@ -148,36 +155,40 @@ function converter(kind: ColumnSpec['kind'], time: LocalTime): (cell: Cell) => C
     case 'datetime':
       return (c) => {
         const p = parseWallClock(typeof c === 'string' ? c : cellText(c))
-        if (typeof p === 'number') return new Date(time.toUtc(p)).toISOString()
+        if (typeof p === 'number') return p
         if (p === 'empty') return null
         return p === 'zero' ? KEEP_RAW : UNREADABLE
       }
   }
 }
 
-/** Columns derived from others once a row is read (status codes, currency, the group of the export). */
-type Finish = (row: NormalizedRow, cells: readonly Cell[]) => void
+/** Columns derived from others once a row is read (status codes, currency, the group of the export), set in `values` by position. */
+type Finish = (values: unknown[], cells: readonly Cell[]) => void
 
-function finisher(stream: ExportStream, fields: readonly string[], ctx: NormalizeContext): Finish {
+function finisher(stream: ExportStream, fields: readonly string[], ctx: NormalizeContext, slot: (column: string) => number): Finish {
   switch (stream) {
     case 'users':
       return () => {}
-    case 'group_members':
-      return (row) => {
-        if (row.group_id == null && ctx.groupId != null) row.group_id = String(ctx.groupId)
+    case 'group_members': {
+      const group = slot('group_id')
+      return (values) => {
+        if (values[group] == null && ctx.groupId != null) values[group] = String(ctx.groupId)
       }
+    }
     case 'deals': {
       const currency = titleCurrency(fields)
-      return (row) => {
-        row.status_code = dealStatusCode(row.status as string | null)
-        if (row.currency == null) row.currency = currency
+      const [status, code, cur] = [slot('status'), slot('status_code'), slot('currency')]
+      return (values) => {
+        values[code] = dealStatusCode(status < 0 ? null : (values[status] as string | null))
+        if (values[cur] == null) values[cur] = currency
       }
     }
     case 'payments': {
       const amount = fields.indexOf('сумма')
-      return (row, cells) => {
-        row.status_code = paymentStatusCode(row.status as string | null)
-        row.currency = amount >= 0 ? (parseMoney(cells[amount])?.currency ?? null) : null
+      const [status, code, cur] = [slot('status'), slot('status_code'), slot('currency')]
+      return (values, cells) => {
+        values[code] = paymentStatusCode(status < 0 ? null : (values[status] as string | null))
+        values[cur] = amount >= 0 ? (parseMoney(cells[amount])?.currency ?? null) : null
       }
     }
   }
@@ -202,14 +213,31 @@ const DERIVED: Record<ExportStream, readonly string[]> = {
 const NEEDS_GROUP: Record<ExportStream, string | null> = { users: null, group_members: 'group_id', deals: null, payments: null }
 
 /**
- * Builds the row mapper for one export: titles are resolved once, then every row is a loop over
- * precomputed positions. Unmapped cells go to `extra` under their unique key.
+ * One export's columns resolved once: what every row is read into. `convert` fills `values` (the
+ * typed columns, then the derived ones, in `columns` order; datetimes as wall-clock milliseconds)
+ * and `keepRaw`; `extra` collects the cells no typed column holds. Shared by the row objects of
+ * `createNormalizer` and the COPY lines of `copy-lines.ts`, so both read a row the same way.
  */
-export function createNormalizer(stream: ExportStream, fields: readonly unknown[], ctx: NormalizeContext): Normalizer {
+export interface NormalizePlan {
+  readonly keys: readonly string[]
+  readonly mapping: Readonly<Record<string, number>>
+  /** Typed and derived columns (after `account`, before `extra`). */
+  readonly columns: readonly string[]
+  /** Kind of each of `columns`; derived columns are text. */
+  readonly kinds: readonly ColumnSpec['kind'][]
+  readonly time: LocalTime
+  readonly values: unknown[]
+  /** The row's reject, or null when `values` holds it. */
+  convert(cells: readonly Cell[]): NormalizeResult | null
+  /** The row's `extra` object: untyped cells, cells of typed columns that read as NULL (`KEEP_RAW`), cells past the titles. */
+  extra(cells: readonly Cell[]): Record<string, unknown>
+}
+
+export function compilePlan(stream: ExportStream, fields: readonly unknown[], ctx: NormalizeContext): NormalizePlan {
   const keys = columnKeys(fields)
   const titles = fields.map((f) => normalizeTitle(cellText(f as Cell)))
-  const time = new LocalTime(ctx.timeZone)
   const typed: { index: number; column: string; convert: (cell: Cell) => Converted }[] = []
+  const kinds: ColumnSpec['kind'][] = []
   const mapping: Record<string, number> = {}
   const taken = new Set<number>()
   for (const spec of COLUMNS[stream]) {
@@ -217,21 +245,22 @@ export function createNormalizer(stream: ExportStream, fields: readonly unknown[
     if (index < 0 || taken.has(index)) continue
     taken.add(index)
     mapping[spec.column] = index
-    typed.push({ index, column: spec.column, convert: converter(spec.kind, time) })
+    typed.push({ index, column: spec.column, convert: converter(spec.kind) })
+    kinds.push(spec.kind)
   }
   const keySpec = COLUMNS[stream].find((s) => s.kind === 'key')!
   const keyIndex = mapping[keySpec.column] ?? -1
-  const extraIndexes = keys.map((_, i) => i).filter((i) => !taken.has(i))
-  const finish = finisher(stream, titles, ctx)
-  const needsGroup = NEEDS_GROUP[stream]
   const columns = typed.map((c) => c.column)
-  for (const d of DERIVED[stream]) if (!columns.includes(d)) columns.push(d)
-  const build = compileBuilder(
-    ctx.account,
-    columns,
-    extraIndexes.map((i) => [keys[i]!, i]),
-  )
+  for (const d of DERIVED[stream]) {
+    if (columns.includes(d)) continue
+    columns.push(d)
+    kinds.push('text')
+  }
+  const finish = finisher(stream, titles, ctx, (c) => columns.indexOf(c))
+  const needsGroup = NEEDS_GROUP[stream] === null ? -1 : columns.indexOf(NEEDS_GROUP[stream]!)
+  const extraLiteral = compileExtra(keys.flatMap((k, i) => (taken.has(i) ? [] : [[k, i] as const])))
   const values: unknown[] = new Array(columns.length).fill(null)
+  const keepRaw: number[] = []
 
   function reject(reason: string, cells: readonly Cell[]): NormalizeResult {
     const raw: Record<string, unknown> = {}
@@ -241,10 +270,10 @@ export function createNormalizer(stream: ExportStream, fields: readonly unknown[
     return rejected(reason, raw, id === '' ? null : id.slice(0, 200))
   }
 
-  function normalize(cells: readonly Cell[]): NormalizeResult {
+  function convert(cells: readonly Cell[]): NormalizeResult | null {
     if (!Array.isArray(cells)) return reject(`row is not an array but ${typeof cells}`, [cells as Cell])
     if (keyIndex < 0) return reject(`the export has no "${keySpec.titles![0]}" column`, cells)
-    let keepRaw: number[] | null = null
+    keepRaw.length = 0
     for (let t = 0; t < typed.length; t++) {
       const col = typed[t]!
       const value = col.convert(cells[col.index])
@@ -257,18 +286,43 @@ export function createNormalizer(stream: ExportStream, fields: readonly unknown[
       }
       if (value === KEEP_RAW) {
         values[t] = null
-        ;(keepRaw ??= []).push(col.index)
+        keepRaw.push(col.index)
       } else values[t] = value
     }
-    const row = build(cells, values)
-    if (keepRaw) for (const i of keepRaw) row.extra[keys[i]!] = cells[i] ?? null
-    for (let i = keys.length; i < cells.length; i++) row.extra[`column_${i + 1}`] = cells[i] ?? null
-    finish(row, cells)
-    if (needsGroup && row[needsGroup] == null) return reject(`${needsGroup} is unknown (no "ID группы" column and no group given)`, cells)
-    return { ok: true, row }
+    for (let t = typed.length; t < columns.length; t++) values[t] = null
+    finish(values, cells)
+    if (needsGroup >= 0 && values[needsGroup] == null) return reject(`${columns[needsGroup]} is unknown (no "ID группы" column and no group given)`, cells)
+    return null
   }
 
-  return { keys, mapping, normalize }
+  function extra(cells: readonly Cell[]): Record<string, unknown> {
+    const e = extraLiteral(cells)
+    for (const i of keepRaw) e[keys[i]!] = cells[i] ?? null
+    for (let i = keys.length; i < cells.length; i++) e[`column_${i + 1}`] = cells[i] ?? null
+    return e
+  }
+
+  return { keys, mapping, columns, kinds, time: new LocalTime(ctx.timeZone), values, convert, extra }
+}
+
+/**
+ * Builds the row mapper for one export: titles are resolved once, then every row is a loop over
+ * precomputed positions. Unmapped cells go to `extra` under their unique key.
+ */
+export function createNormalizer(stream: ExportStream, fields: readonly unknown[], ctx: NormalizeContext): Normalizer {
+  const plan = compilePlan(stream, fields, ctx)
+  const { time, values } = plan
+  const build = compileBuilder(
+    ctx.account,
+    plan.columns,
+    plan.kinds.map((k) => k === 'datetime'),
+    (wallMs) => new Date(time.toUtc(wallMs)).toISOString(),
+  )
+  function normalize(cells: readonly Cell[]): NormalizeResult {
+    const reject = plan.convert(cells)
+    return reject ?? { ok: true, row: build(values, plan.extra(cells)) }
+  }
+  return { keys: plan.keys, mapping: plan.mapping, normalize }
 }
 
 type DirectResult = Normalized<NormalizedRow>
